@@ -60,6 +60,7 @@ class Context:
         self.request_id = request_id
         self.base_url = base_url
         self.host_url = base_url.rsplit("/v1.0", 1)[0]
+        self.app: "SandboxApp | None" = None  # set for Graph requests ($batch re-dispatches through it)
         self.mailbox: Mailbox | None = None
         self.client_id: str | None = None
         self.scopes: list[str] = []
@@ -184,6 +185,7 @@ class SandboxApp:
             parts = parts[1:]
         query = dict(parse_qsl(query_string, keep_blank_values=True))
         ctx = Context(self.world, request, method.upper(), raw_path, query, headers, body, request_id, base_url)
+        ctx.app = self
         client_request_id = ctx.header("client-request-id")
         slot = None
         try:
@@ -201,8 +203,12 @@ class SandboxApp:
             if found[0] is None:
                 raise GraphError(405, "Request_BadRequest", f"The HTTP method '{ctx.method}' is not allowed for this resource.")
             route, params = found
-            with self.world.lock:
+            if getattr(route.handler, "manages_lock", False):
+                # $batch dispatches its items itself and must not hold the lock meanwhile.
                 status, rbody, rheaders, ctype = route.handler(ctx, **params)
+            else:
+                with self.world.lock:
+                    status, rbody, rheaders, ctype = route.handler(ctx, **params)
             result = status, rbody, {**ctx.response_headers, **rheaders}, ctype
         except GraphError as err:
             err.headers = {**{k: v for k, v in ctx.response_headers.items() if k == "X-Sandbox-Delay"},

@@ -195,6 +195,9 @@ class World:
     def __init__(self):
         self.lock = threading.RLock()
         self.clock = Clock()
+        # Called as listener(mailbox, event_id, change_type) after each change;
+        # modules register once per world, so reset() keeps them.
+        self.change_listeners: list[Callable[[Mailbox, str, str], None]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -212,10 +215,9 @@ class World:
             # Settings the control API can flip.
             self.auto_consent = False
             self.throttling_enabled = True
-            # Free-form per-feature state; each module keeps its own key.
+            # Free-form per-feature state; each module keeps its own key
+            # (faults, throttle buckets, delta states, subscriptions, ...).
             self.extra: dict[str, object] = {}
-            # Called as listener(mailbox, event_id, change_type) after each change.
-            self.change_listeners: list[Callable[[Mailbox, str, str], None]] = []
 
     # -- look-ups -------------------------------------------------------------
 
