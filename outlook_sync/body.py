@@ -1,0 +1,133 @@
+"""Event bodies: sanitizing Outlook HTML and the "Open in Odoo" back-link block.
+
+Graph's ``body`` is an itemBody ``{"contentType": "html" | "text", "content": ...}``.
+The core keeps bodies as HTML. Text bodies are escaped into HTML; inbound HTML
+is sanitized with nh3 (formatting, links, tables and a safe subset of inline
+styles survive; scripts, event handlers, ``javascript:`` links and comments do
+not).
+
+When we write an event to Outlook we append a back-link to the Odoo record,
+wrapped in a marker block (HTML comments around a ``div`` whose class names
+it). Reading strips every such block before anything else happens, so the
+user's own text never accumulates links, whatever they typed before or after
+the block. If Exchange dropped the comments, the ``div`` alone is still
+recognised.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import nh3
+
+BACKLINK_LABEL = "Open in Odoo"
+BACKLINK_OPEN = "<!--odoo-backlink-->"
+BACKLINK_CLOSE = "<!--/odoo-backlink-->"
+
+_BACKLINK_BLOCK = re.compile(
+    re.escape(BACKLINK_OPEN) + r".*?" + re.escape(BACKLINK_CLOSE)
+    # Fallback: the marker div alone (our block contains no nested div).
+    + r"|<div[^>]*\bclass=\"[^\"]*odoo-backlink[^\"]*\"[^>]*>.*?</div>",
+    re.DOTALL | re.IGNORECASE,
+)
+_HREF = re.compile(r"""href\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+
+_STYLE_PROPERTIES = frozenset({
+    "color", "background-color", "font-weight", "font-style", "font-size",
+    "font-family", "text-decoration", "text-align",
+})
+_SANITIZER = nh3.Cleaner(
+    attributes={
+        **{tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
+        "*": set(nh3.ALLOWED_ATTRIBUTES.get("*", ())) | {"style"},
+    },
+    filter_style_properties=set(_STYLE_PROPERTIES),
+    link_rel=None,  # adding rel= would make every inbound body differ from what Odoo wrote
+)
+
+
+def sanitize_html(content: str) -> str:
+    """Clean untrusted HTML from Outlook; idempotent."""
+    return _SANITIZER.clean(content) if content else ""
+
+
+def text_to_html(text: str) -> str:
+    """Escape a plain-text body into HTML, keeping line breaks."""
+    escaped = html.escape(text.replace("\r\n", "\n"), quote=False)
+    return escaped.replace("\n", "<br>")
+
+
+def backlink_block(url: str) -> str:
+    """The marker block that carries the link back to the Odoo record."""
+    return (
+        f'{BACKLINK_OPEN}<div class="odoo-backlink"><hr>'
+        f'<a href="{html.escape(url, quote=True)}">{BACKLINK_LABEL}</a></div>{BACKLINK_CLOSE}'
+    )
+
+
+def add_backlink(body_html: str, url: str) -> str:
+    """Return ``body_html`` with the back-link block appended (none if ``url`` is empty).
+
+    Any block already present is removed first, so calling this repeatedly
+    never stacks links.
+    """
+    user_html, _ = split_backlink(body_html)
+    return user_html + backlink_block(url) if url else user_html
+
+
+def split_backlink(content: str) -> tuple[str, str]:
+    """Remove every back-link block; return ``(user_html, url_of_last_block)``.
+
+    ``url_of_last_block`` is ``""`` when no block was found.
+    """
+    url = ""
+    for match in _BACKLINK_BLOCK.finditer(content):
+        href = _HREF.search(match.group(0))
+        if href:
+            url = html.unescape(href.group(1))
+    return _BACKLINK_BLOCK.sub("", content), url
+
+
+class _TextExtractor(HTMLParser):
+    _BREAKS = frozenset({"br", "p", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "hr"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._skip += 1
+        elif tag in self._BREAKS:
+            self.parts.append(" ")
+        elif tag == "a":
+            self.parts.extend(f" <{value}> " for name, value in attrs if name == "href" and value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in self._BREAKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def body_fingerprint(content: str) -> str:
+    """What counts as "the same body" when comparing the two sides.
+
+    Exchange rewrites HTML it stores (wrappers, attributes, whitespace), so
+    comparing markup would report edits nobody made. The fingerprint is the
+    visible text plus link targets, with whitespace collapsed; formatting-only
+    edits (making a word bold) are therefore not detected as changes.
+    """
+    if not content:
+        return ""
+    extractor = _TextExtractor()
+    extractor.feed(split_backlink(content)[0])
+    extractor.close()
+    return " ".join("".join(extractor.parts).split())
