@@ -214,16 +214,14 @@ def _parse_graph_datetime(text: Any, zone: str) -> datetime | None:
                           int((fraction or "0")[:6].ljust(6, "0")))
     except ValueError:
         return None
-    if offset:
+    if offset == "Z":
+        tzinfo: Any = timezone.utc
+    elif offset:
         sign = 1 if offset[0] == "+" else -1
         digits = offset[1:].replace(":", "")
         tzinfo = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-    elif offset is None and zone:
-        tzinfo = get_zone(zone)
     else:
-        tzinfo = timezone.utc
-    if offset == "Z":
-        tzinfo = timezone.utc
+        tzinfo = get_zone(zone)
     return moment.replace(tzinfo=tzinfo).astimezone(timezone.utc)
 
 
