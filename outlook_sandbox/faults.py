@@ -48,7 +48,7 @@ class FaultRule:
         return asdict(self)
 
 
-def _rules(world: World) -> list[FaultRule]:
+def rules(world: World) -> list[FaultRule]:
     return world.extra.setdefault("faults", [])
 
 
@@ -58,25 +58,42 @@ def add_rule(world: World, spec: dict) -> FaultRule:
     unknown = set(spec) - allowed
     if unknown:
         raise GraphError(400, "BadRequest", f"Unknown fault rule fields: {', '.join(sorted(unknown))}.")
+    for name in ("method", "path"):
+        if name in spec and (not isinstance(spec[name], str) or not spec[name]):
+            raise GraphError(400, "BadRequest", f"Fault '{name}' must be a non-empty string.")
+    for name in ("mailbox", "code", "message"):
+        if spec.get(name) is not None and not isinstance(spec[name], str):
+            raise GraphError(400, "BadRequest", f"Fault '{name}' must be a string or null.")
+    for name in ("status", "times"):
+        if spec.get(name) is not None and (not isinstance(spec[name], int) or isinstance(spec[name], bool)):
+            raise GraphError(400, "BadRequest", f"Fault '{name}' must be a whole number or null.")
+    for name in ("retry_after", "delay"):
+        value = spec.get(name)
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0):
+            raise GraphError(400, "BadRequest", f"Fault '{name}' must be a number of seconds >= 0.")
     rule = FaultRule(id=next(_ids), **spec)
-    if rule.status is not None and not (400 <= int(rule.status) <= 599):
+    rule.method = rule.method.upper()
+    rule.delay = rule.delay or 0.0
+    if rule.status is not None and not (400 <= rule.status <= 599):
         raise GraphError(400, "BadRequest", "Fault status must be an HTTP error status (400-599).")
-    if rule.times is not None and int(rule.times) < 1:
+    if rule.status is None and not rule.delay:
+        raise GraphError(400, "BadRequest", "A fault rule needs an error status, a delay, or both.")
+    if rule.times is not None and rule.times < 1:
         raise GraphError(400, "BadRequest", "Fault 'times' must be a positive count or null.")
     with world.lock:
-        _rules(world).append(rule)
+        rules(world).append(rule)
     return rule
 
 
 def clear_rules(world: World) -> None:
     with world.lock:
-        _rules(world).clear()
+        rules(world).clear()
 
 
 def match(world: World, method: str, path: str, mailbox: Mailbox | None) -> FaultRule | None:
     """The first live rule for this request, counting the hit; else None."""
     with world.lock:
-        for rule in _rules(world):
+        for rule in rules(world):
             if rule.method not in ("*", method.upper()):
                 continue
             if not fnmatch.fnmatchcase(path.lower(), rule.path.lower()):

@@ -45,7 +45,7 @@ ROUTES: list[Route] = []
 
 def _register(kind: str, method: str, pattern: str):
     def decorator(handler):
-        segments = tuple(s for s in pattern.strip("/").split("/"))
+        segments = tuple(s for s in pattern.strip("/").split("/") if s)  # "/" -> no segments
         ROUTES.append(Route(kind, method.upper(), segments, handler, f"{method.upper()} {pattern}"))
         return handler
     return decorator

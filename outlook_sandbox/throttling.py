@@ -59,6 +59,7 @@ def acquire(world: World, client_id: str, mailbox: Mailbox | None):
         bucket.in_flight += 1
         return key
 
+
 def release(world: World, slot) -> None:
     with world.lock:
         bucket = _bucket(world, slot)

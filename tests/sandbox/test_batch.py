@@ -1,0 +1,189 @@
+"""JSON batching (POST /$batch): limits, per-item status, dependsOn and 424,
+per-item auth, faults and throttling, malformed batches."""
+import pytest
+import requests
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _calendar(item_id: str, name: str, **extra) -> dict:
+    return {"id": item_id, "method": "POST", "url": "/me/calendars", "headers": JSON, "body": {"name": name},
+            **extra}
+
+
+def _by_id(response) -> dict:
+    assert response.status_code == 200, response.text
+    return {item["id"]: item for item in response.json()["responses"]}
+
+
+def test_twenty_events_in_one_batch_then_listed(alice):
+    items = [{"id": str(n), "method": "POST", "url": "/me/events", "headers": JSON,
+              "body": {"subject": f"Batch event {n}",
+                       "start": {"dateTime": f"2026-12-{n:02d}T09:00:00", "timeZone": "UTC"},
+                       "end": {"dateTime": f"2026-12-{n:02d}T10:00:00", "timeZone": "UTC"}}}
+             for n in range(1, 21)]
+    responses = _by_id(alice.post("/$batch", json={"requests": items}))
+    assert [responses[str(n)]["status"] for n in range(1, 21)] == [201] * 20
+    # Bodies come back as JSON objects, not strings.
+    assert responses["7"]["body"]["subject"] == "Batch event 7"
+    listed = alice.get("/me/events", params={"$top": 50, "$select": "subject"})
+    assert listed.status_code == 200
+    assert {e["subject"] for e in listed.json()["value"]} >= {f"Batch event {n}" for n in range(1, 21)}
+
+
+def test_items_are_answered_in_request_order_with_json_bodies(alice):
+    response = alice.post("/$batch", json={"requests": [
+        {"id": "me", "method": "GET", "url": "/me"},
+        _calendar("new", "Holidays"),
+        {"id": "list", "method": "GET", "url": "me/calendars", "dependsOn": ["new"]},
+    ]})
+    items = response.json()["responses"]
+    assert [i["id"] for i in items] == ["me", "new", "list"]
+    assert items[0]["status"] == 200 and items[0]["body"]["mail"] == "alice@contoso.com"
+    assert items[1]["status"] == 201 and items[1]["headers"]["Content-Type"].startswith("application/json")
+    assert "Holidays" in {c["name"] for c in items[2]["body"]["value"]}
+
+
+def test_more_than_twenty_requests_rejects_the_whole_batch(alice, sandbox):
+    items = [{"id": str(n), "method": "GET", "url": "/me"} for n in range(21)]
+    response = alice.post("/$batch", json={"requests": items})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BadRequest"
+    assert sandbox.world.stats[("GET /me", "alice@contoso.com")] == 0  # nothing ran
+
+
+def test_depends_on_runs_in_order_and_failed_dependency_is_424(alice):
+    responses = _by_id(alice.post("/$batch", json={"requests": [
+        # "second" would be a duplicate (409) had it run before "first".
+        _calendar("second", "Travel", dependsOn=["first"]),
+        _calendar("first", "Travel"),
+        _calendar("third", "Travel", dependsOn=["second"]),
+        {"id": "fourth", "method": "GET", "url": "/me", "dependsOn": ["third"]},
+        {"id": "free", "method": "GET", "url": "/me"},
+    ]}))
+    assert responses["first"]["status"] == 201
+    assert responses["second"]["status"] == 409
+    assert responses["second"]["body"]["error"]["code"] == "ErrorFolderExists"
+    # A failed dependency fails its dependents, transitively, without running them.
+    for item_id in ("third", "fourth"):
+        assert responses[item_id]["status"] == 424
+        assert responses[item_id]["body"]["error"]["code"] == "FailedDependency"
+    assert responses["free"]["status"] == 200
+    names = [c["name"] for c in alice.get("/me/calendars").json()["value"]]
+    assert names.count("Travel") == 1
+
+
+def test_fault_on_one_path_gives_per_item_429_with_retry_after(alice, control):
+    control.post("/faults", json={"method": "GET", "path": "/me/calendars", "status": 429,
+                                  "retry_after": 7, "times": None})
+    responses = _by_id(alice.post("/$batch", json={"requests": [
+        {"id": "a", "method": "GET", "url": "/me/calendars"},
+        {"id": "b", "method": "GET", "url": "/me"},
+        {"id": "c", "method": "GET", "url": "/me/calendar"},
+    ]}))
+    assert responses["a"]["status"] == 429
+    assert responses["a"]["headers"]["Retry-After"] == "7"
+    assert responses["a"]["body"]["error"]["code"] == "TooManyRequests"
+    assert responses["b"]["status"] == 200
+    assert responses["c"]["status"] == 200
+
+
+def test_items_over_the_concurrency_limit_are_throttled_per_item(alice, control):
+    control.post("/throttling", json={"concurrent": 2})
+    control.post("/faults", json={"method": "GET", "path": "/me", "status": None, "delay": 0.4, "times": None})
+    responses = alice.post("/$batch", json={"requests": [
+        {"id": str(n), "method": "GET", "url": "/me"} for n in range(4)]}).json()["responses"]
+    statuses = sorted(r["status"] for r in responses)
+    # Four run in parallel against a limit of two in flight.
+    assert statuses.count(200) >= 2 and statuses.count(429) >= 1
+    throttled = next(r for r in responses if r["status"] == 429)
+    assert throttled["body"]["error"]["code"] == "ApplicationThrottled"
+    assert "Retry-After" in throttled["headers"]
+
+
+def test_each_item_is_authorized_on_its_own(graph_as):
+    session = graph_as("alice@contoso.com", scopes=["https://graph.microsoft.com/User.Read"])
+    responses = _by_id(session.post("/$batch", json={"requests": [
+        {"id": "me", "method": "GET", "url": "/me"}, {"id": "cal", "method": "GET", "url": "/me/calendars"}]}))
+    assert responses["me"]["status"] == 200
+    assert responses["cal"]["status"] == 403
+    assert responses["cal"]["body"]["error"]["code"] == "ErrorAccessDenied"
+
+
+def test_expired_token_fails_the_batch_itself(sandbox, graph_as):
+    # Graph's front end validates the bearer token of the $batch request before
+    # looking at its items (clients see the whole batch come back 401).
+    session = graph_as("alice@contoso.com", lifetime=5)
+    sandbox.world.clock.advance(10)
+    response = session.post("/$batch", json={"requests": [{"id": "1", "method": "GET", "url": "/me"}]})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert sandbox.world.stats[("GET /me", "alice@contoso.com")] == 0
+
+
+def test_item_headers_cannot_swap_the_token(alice, bob):
+    response = alice.post("/$batch", json={"requests": [
+        {"id": "1", "method": "GET", "url": "/me", "headers": {"Authorization": f"Bearer {bob.token}"}}]})
+    assert response.json()["responses"][0]["body"]["mail"] == "alice@contoso.com"
+
+
+def test_absolute_and_nested_batch_urls_are_per_item_400(alice):
+    responses = _by_id(alice.post("/$batch", json={"requests": [
+        {"id": "abs", "method": "GET", "url": "https://graph.microsoft.com/v1.0/me"},
+        {"id": "nested", "method": "POST", "url": "/$batch", "headers": JSON, "body": {"requests": []}},
+        {"id": "ok", "method": "GET", "url": "/me"},
+    ]}))
+    assert responses["abs"]["status"] == 400
+    assert responses["nested"]["status"] == 400
+    assert responses["ok"]["status"] == 200
+
+
+def test_items_are_counted_in_statistics(alice, sandbox):
+    alice.post("/$batch", json={"requests": [{"id": str(n), "method": "GET", "url": "/me"} for n in range(3)]})
+    assert sandbox.world.stats[("GET /me", "alice@contoso.com")] == 3
+    assert sandbox.world.stats[("POST /$batch", "alice@contoso.com")] == 1
+
+
+def test_batch_without_a_token_is_401(sandbox):
+    response = requests.post(sandbox.graph_url + "/$batch", json={"requests": []}, verify=sandbox.ca_path,
+                             timeout=10)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("payload", [
+    {},
+    {"requests": []},
+    {"requests": "GET /me"},
+    {"requests": [{"method": "GET", "url": "/me"}]},
+    {"requests": [{"id": "1", "url": "/me"}]},
+    {"requests": [{"id": "1", "method": "GET"}]},
+    {"requests": [{"id": "1", "method": "FETCH", "url": "/me"}]},
+    {"requests": [{"id": 1, "method": "GET", "url": "/me"}]},
+    {"requests": [{"id": "1", "method": "GET", "url": "/me"}, {"id": "1", "method": "GET", "url": "/me"}]},
+    {"requests": [{"id": "1", "method": "POST", "url": "/me/calendars", "body": {"name": "x"}}]},
+    {"requests": [{"id": "1", "method": "POST", "url": "/me/calendars", "headers": JSON}]},
+    {"requests": [{"id": "1", "method": "GET", "url": "/me", "dependsOn": ["9"]}]},
+    {"requests": [{"id": "1", "method": "GET", "url": "/me", "dependsOn": "2"},
+                  {"id": "2", "method": "GET", "url": "/me"}]},
+    {"requests": [{"id": "1", "method": "GET", "url": "/me", "dependsOn": ["2"]},
+                  {"id": "2", "method": "GET", "url": "/me", "dependsOn": ["1"]}]},
+    {"requests": [{"id": "1", "method": "GET", "url": "/me", "dependsOn": ["1"]}]},
+    {"requests": [{"id": "1", "method": "GET", "url": "/me", "headers": {"Prefer": 5}}]},
+    {"requests": [None]},
+])
+def test_malformed_batch_is_400_never_500(alice, payload):
+    response = alice.post("/$batch", json=payload)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "BadRequest"
+
+
+@pytest.mark.parametrize("data, content_type", [
+    (b"{not json", "application/json"),
+    (b"[1, 2]", "application/json"),
+    (b"", "application/json"),
+    (b'{"requests": [{"id": "1", "method": "GET", "url": "/me"}]}', "text/plain"),
+])
+def test_unreadable_batch_body_is_400(alice, data, content_type):
+    response = alice.post("/$batch", data=data, headers={"Content-Type": content_type})
+    assert response.status_code == 400
+    assert "error" in response.json()
