@@ -43,6 +43,7 @@ from dateutil import rrule
 
 from . import timezones
 from .errors import GraphError, invalid_request
+from .eventdata import event_to_json
 from .store import Mailbox, StoredEvent
 
 UTC = timezone.utc
@@ -294,7 +295,7 @@ def exceptions_of(mailbox: Mailbox, master: StoredEvent) -> dict[datetime, Store
             if e.type == "exception" and e.series_master_id == master.id}
 
 
-def _overlaps(start: datetime, end: datetime, window_start: datetime, window_end: datetime) -> bool:
+def overlaps(start: datetime, end: datetime, window_start: datetime, window_end: datetime) -> bool:
     # A zero-length item at the window's start still belongs to it.
     return start < window_end and (end > window_start or start == end == window_start)
 
@@ -309,11 +310,11 @@ def series_instances(mailbox: Mailbox, master: StoredEvent, window_start: dateti
     for original in pattern_starts(master, window_start - duration, window_end):
         if original in master.cancelled_occurrences or original in exceptions:
             continue
-        if _overlaps(original, original + duration, window_start, window_end):
+        if overlaps(original, original + duration, window_start, window_end):
             found.append(Occurrence(occurrence_id(master.id, original), master, original, original,
                                     original + duration))
     for original, exception in exceptions.items():
-        if _overlaps(exception.start, exception.end, window_start, window_end):
+        if overlaps(exception.start, exception.end, window_start, window_end):
             found.append(Occurrence(exception.id, master, original, exception.start, exception.end, exception))
     found.sort(key=lambda o: (o.start, o.original_start))
     return found
@@ -382,26 +383,21 @@ def find_occurrence(mailbox: Mailbox, event_id: str) -> Occurrence | None:
 
 
 def occurrence_json(ctx, mailbox: Mailbox, occurrence: Occurrence, select: list[str] | None = None) -> dict:
-    """An occurrence or exception rendered as Graph shows it."""
-    from .eventdata import event_to_json
+    """An occurrence or exception rendered as Graph shows it: an occurrence is
+    its master's JSON with the instance's id, type, times and iCalUId."""
     if occurrence.exception is not None:
         return event_to_json(ctx, mailbox, occurrence.exception, select=select)
     master = occurrence.master
-    zone_name = ctx.prefer.get("outlook.timezone") or "UTC"
-    try:
-        timezones.zone_for(zone_name)
-    except GraphError:
-        zone_name = "UTC"
     overrides = {
         "id": occurrence.id,
         "type": "occurrence",
         "seriesMasterId": master.id,
-        "originalStart": timezones.format_instant(occurrence.original_start).replace(".0000000Z", "Z"),
+        "originalStart": occurrence.original_start,
         "recurrence": None,
         "iCalUId": occurrence_ical_uid(master.ical_uid, occurrence.original_start,
                                        master.data["recurrence"]["range"]["recurrenceTimeZone"]),
-        "start": timezones.date_time_time_zone(occurrence.start, zone_name),
-        "end": timezones.date_time_time_zone(occurrence.end, zone_name),
+        "start": occurrence.start,
+        "end": occurrence.end,
     }
     return event_to_json(ctx, mailbox, master, select=select, overrides=overrides)
 
@@ -465,16 +461,38 @@ def patch_occurrence(ctx, event_id: str, payload: dict) -> dict | None:
     occurrence = find_occurrence(mailbox, event_id)
     if occurrence is None:
         return None
-    if "recurrence" in payload and payload["recurrence"] is not None:
-        raise invalid_request("The recurrence of an occurrence or exception cannot be set.")
-    exception = occurrence.exception
-    if exception is None:
-        exception = _new_exception(occurrence)
+    exception = occurrence.exception or _new_exception(occurrence)
     _check_boundaries(mailbox, occurrence, _payload_start(payload, exception))
     if occurrence.exception is None:
+        _watch_exception_deletes(ctx.world)
         mailbox.events[exception.id] = exception
-    update_event(ctx, mailbox, exception, payload)
+    try:
+        update_event(ctx.world, mailbox, exception, payload)
+    except GraphError:
+        if occurrence.exception is None:
+            del mailbox.events[exception.id]  # nothing is written when the body is invalid
+        raise
     return occurrence_json(ctx, mailbox, find_occurrence(mailbox, event_id), _select(ctx))
+
+
+def _exception_deleted(mailbox: Mailbox, event_id: str, change_type: str) -> None:
+    """``world.change_listeners`` entry: an exception deleted through the
+    events module (DELETE on its id) cancels its occurrence instead of letting
+    the original occurrence reappear. An exception's id is its occurrence id,
+    so the id alone says which master and which instance."""
+    if change_type != "deleted":
+        return
+    parsed = parse_occurrence_id(event_id)
+    master = mailbox.events.get(parsed[0]) if parsed else None
+    if master is not None and master.type == "seriesMaster":
+        master.cancelled_occurrences.add(parsed[1])
+
+
+def _watch_exception_deletes(world) -> None:
+    # Exceptions only come into being here, so registering on the first one
+    # covers every world that has any.
+    if _exception_deleted not in world.change_listeners:
+        world.change_listeners.append(_exception_deleted)
 
 
 def _new_exception(occurrence: Occurrence) -> StoredEvent:
