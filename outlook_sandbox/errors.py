@@ -55,12 +55,14 @@ def graph_error_body(code: str, message: str, request_id: str, client_request_id
 class IdentityError(Exception):
     """An OAuth2 error of the Microsoft identity platform (token endpoint)."""
 
-    def __init__(self, error: str, aadsts: int, description: str, status: int = 400):
+    def __init__(self, error: str, aadsts: int, description: str, status: int = 400,
+                 suberror: str | None = None):
         super().__init__(f"{error}: AADSTS{aadsts}: {description}")
         self.error = error
         self.aadsts = aadsts
         self.description = description
         self.status = status
+        self.suberror = suberror  # e.g. consent_required; MSAL maps it to "classification"
 
     def body(self, now: datetime) -> dict:
         trace_id = str(uuid.uuid4())
@@ -75,6 +77,7 @@ class IdentityError(Exception):
             "trace_id": trace_id,
             "correlation_id": correlation_id,
             "error_uri": f"https://login.microsoftonline.com/error?code={self.aadsts}",
+            **({"suberror": self.suberror} if self.suberror else {}),
         }
 
 

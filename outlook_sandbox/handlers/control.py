@@ -329,3 +329,55 @@ def clear_stats(ctx):
     with ctx.world.lock:
         ctx.world.stats.clear()
     return reply(204)
+
+
+# -- identity: token expiry and consent (outlook_sandbox.handlers.identity) ----
+
+
+@control_route("POST", "/tokens/expire")
+def expire_tokens(ctx):
+    """``{"mailbox": addr?, "kind": "access"|"refresh"|"all", "revoke": false}``:
+    expire (or revoke) the matching tokens; every mailbox's when ``mailbox`` is omitted."""
+    spec = ctx.json()
+    kind = spec.get("kind", "all")
+    if kind not in ("access", "refresh", "all"):
+        raise GraphError(400, "BadRequest", "'kind' must be 'access', 'refresh' or 'all'.")
+    if not isinstance(spec.get("revoke", False), bool):
+        raise GraphError(400, "BadRequest", "'revoke' must be true or false.")
+    with ctx.world.lock:
+        mailbox = None
+        if spec.get("mailbox") is not None:
+            mailbox = ctx.world.mailbox_by_id_or_address(str(spec["mailbox"]))
+            if mailbox is None:
+                raise GraphError(404, "ErrorInvalidUser", f"No sandbox mailbox {spec['mailbox']!r}.")
+        stores = {"access": [ctx.world.access_tokens], "refresh": [ctx.world.refresh_tokens],
+                  "all": [ctx.world.access_tokens, ctx.world.refresh_tokens]}[kind]
+        changed = 0
+        for tokens in stores:
+            for token in tokens.values():
+                if mailbox is None or token.mailbox_id == mailbox.id:
+                    if spec.get("revoke", False):
+                        token.revoked = True
+                    else:
+                        token.expires_at = min(token.expires_at, ctx.world.clock.now())
+                    changed += 1
+        return reply(200, {"changed": changed})
+
+
+@control_route("POST", "/consent")
+def set_auto_consent(ctx):
+    """``{"auto_consent": bool}``: true skips the sign-in page whenever the account is known."""
+    spec = ctx.json()
+    if not isinstance(spec.get("auto_consent"), bool):
+        raise GraphError(400, "BadRequest", "'auto_consent' must be true or false.")
+    with ctx.world.lock:
+        ctx.world.auto_consent = spec["auto_consent"]
+    return reply(200, {"auto_consent": spec["auto_consent"]})
+
+
+@control_route("DELETE", "/consents")
+def forget_consents(ctx):
+    """Forget every consent users gave to apps (the next sign-in asks again)."""
+    with ctx.world.lock:
+        ctx.world.consents.clear()
+    return reply(204)
