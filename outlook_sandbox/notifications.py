@@ -1,0 +1,322 @@
+"""Change-notification subscriptions (webhooks) and their delivery.
+
+A Graph *subscription* asks Graph to POST a ``changeNotificationCollection``
+(``{"value": [changeNotification, ...]}``) to the client's ``notificationUrl``
+whenever an item of the subscribed resource is created, updated or deleted.
+Each notification names the item (``resource``, ``resourceData``) but does not
+carry its content; the client re-reads it (or runs delta). Lifecycle
+notifications (``reauthorizationRequired``, ``subscriptionRemoved``,
+``missed``) go to the separate ``lifecycleNotificationUrl``.
+
+This module keeps the subscriptions of a world (``world.extra``, so
+``World.reset()`` drops them), turns store changes into notifications (a
+``world.change_listeners`` entry, registered once per world on the first
+subscription) and delivers them from a background thread, never under
+``world.lock``: pending notifications for the same URL are batched into one
+POST, each POST has Graph's 3-second budget, redirects are not followed, and a
+non-2xx answer or a timeout is retried with exponential backoff (1 s, 2 s, 4 s
+... at most 60 s apart) until ``retry_window`` (world clock; Graph: 4 hours)
+has passed since the first attempt. Every attempt is logged for the control
+API. The worker thread is a daemon that exits after a few idle seconds and is
+started again by the next notification, so resets and test runs leak no
+threads. ``wait_idle(world)`` waits for all pending deliveries (tests).
+"""
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import ssl
+import threading
+import time
+import uuid
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from .store import Mailbox, World
+
+_SUBSCRIPTIONS = "notifications.subscriptions"
+_LOG = "notifications.log"
+# Seconds, world clock: how long a failing notification is retried (Graph: "up to 4 hours").
+RETRY_WINDOW = "notification_retry_window"
+DEFAULT_RETRY_WINDOW = 4 * 3600
+DELIVERY_TIMEOUT = 3.0      # Graph's response budget for notifications
+VALIDATION_TIMEOUT = 10.0   # ... and for the validation handshake
+MAX_BATCH = 100
+MAX_LOG_ENTRIES = 2000
+_IDLE_EXIT_SECONDS = 3.0
+
+
+@dataclass
+class Subscription:
+    id: str
+    resource: str            # as the client wrote it (echoed back)
+    change_types: list[str]  # created | updated | deleted
+    notification_url: str
+    lifecycle_url: str | None
+    client_state: str | None
+    expires_at: datetime
+    client_id: str           # the creating app; only it sees the subscription
+    mailbox_id: str          # the signed-in user (creatorId)
+    calendar_id: str | None  # None: every calendar of the mailbox
+
+
+def subscriptions(world: World) -> dict[str, Subscription]:
+    """The world's unexpired subscriptions by id; expired ones are removed here
+    (Graph deletes a subscription that was not renewed in time). Hold ``world.lock``."""
+    registry: dict[str, Subscription] = world.extra.setdefault(_SUBSCRIPTIONS, {})
+    now = world.clock.now()
+    for sub_id in [s.id for s in registry.values() if s.expires_at <= now]:
+        del registry[sub_id]
+    return registry
+
+
+def add_subscription(world: World, subscription: Subscription) -> None:
+    """Store ``subscription`` and make sure store changes reach it. Hold ``world.lock``."""
+    subscriptions(world)[subscription.id] = subscription
+    _notifier(world)
+
+
+def graph_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+# -- building notifications (under world.lock) ------------------------------------
+
+def _on_change(world: World, mailbox: Mailbox, event_id: str, change_type: str) -> None:
+    """``world.change_listeners`` entry: queue a notification per matching subscription."""
+    event = mailbox.events.get(event_id)
+    if event is not None:
+        calendar_id, etag = event.calendar_id, f'W/"{event.change_key}"'
+    else:  # deleted: its tombstone still knows the calendar; there is no change key left
+        tombstone = next((t for t in reversed(mailbox.tombstones) if t.id == event_id), None)
+        calendar_id, etag = (tombstone.calendar_id if tombstone else None), None
+    resource = f"Users/{mailbox.id}/Events/{event_id}"
+    for sub in subscriptions(world).values():
+        if sub.mailbox_id != mailbox.id or change_type not in sub.change_types:
+            continue
+        if sub.calendar_id is not None and sub.calendar_id != calendar_id:
+            continue
+        resource_data = {"@odata.type": "#Microsoft.Graph.Event", "@odata.id": resource, "id": event_id}
+        if etag:
+            resource_data["@odata.etag"] = etag
+        item = {"id": secrets.token_urlsafe(12), "subscriptionId": sub.id,
+                "subscriptionExpirationDateTime": graph_time(sub.expires_at),
+                "clientState": sub.client_state, "changeType": change_type, "resource": resource,
+                "tenantId": mailbox.tenant_id, "resourceData": resource_data}
+        _notifier(world).enqueue(sub.notification_url, "notification", sub.id, item)
+
+
+def send_lifecycle(world: World, sub: Subscription, lifecycle_event: str) -> None:
+    """Queue a lifecycle notification for ``sub`` (which must have a lifecycle URL)."""
+    mailbox = world.mailboxes.get(sub.mailbox_id)
+    item = {"subscriptionId": sub.id, "subscriptionExpirationDateTime": graph_time(sub.expires_at),
+            "tenantId": mailbox.tenant_id if mailbox else "", "clientState": sub.client_state,
+            "lifecycleEvent": lifecycle_event}
+    _notifier(world).enqueue(sub.lifecycle_url, "lifecycle", sub.id, item)
+
+
+# -- HTTP to the client's endpoint (never under world.lock) -------------------------
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _verify_for(url: str):
+    # A receiver on this machine is a test or a developer's Odoo with a
+    # throwaway certificate; Graph could never reach it, so there is no real
+    # behaviour to mirror and checking it would only get in the way.
+    if _is_loopback(url):
+        return False
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.capath or True
+
+
+def _post(http: requests.Session, url: str, timeout: float, **kwargs) -> requests.Response:
+    return http.post(url, timeout=timeout, allow_redirects=False, verify=_verify_for(url), **kwargs)
+
+
+def _new_session() -> requests.Session:
+    http = requests.Session()
+    http.trust_env = False  # Graph connects directly: no proxy or CA bundle from the environment
+    return http
+
+
+def validate_endpoint(url: str) -> str | None:
+    """Graph's validation handshake against ``url``: None when it passed, else
+    the reason (Graph's wording where known)."""
+    token = f"Validation: Testing client application reachability for subscription Request-Id: {uuid.uuid4()}"
+    separator = "&" if urlsplit(url).query else "?"
+    try:
+        with _new_session() as http:
+            response = _post(http, f"{url}{separator}validationToken={quote(token, safe='')}",
+                             VALIDATION_TIMEOUT, data=b"",
+                             headers={"Content-Type": "text/plain; charset=utf-8"})
+    except requests.Timeout:
+        return "Subscription validation request timed out."
+    except requests.RequestException as exc:
+        return f"Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request. ({type(exc).__name__})"
+    if response.status_code != 200:
+        return ("Subscription validation request failed. Notification endpoint must respond with "
+                f"200 OK to validation request. (HTTP {response.status_code})")
+    if not (response.headers.get("Content-Type") or "").lower().startswith("text/plain"):
+        return "Subscription validation request failed. Response must be of content type text/plain."
+    if response.content.decode("utf-8", "replace") != token:
+        return "Subscription validation request failed. Response must exactly match validationToken query parameter."
+    return None
+
+
+# -- the delivery worker ---------------------------------------------------------------
+
+@dataclass
+class _Pending:
+    url: str
+    kind: str               # notification | lifecycle
+    subscription_id: str
+    item: dict
+    generation: dict        # world.extra when queued: a reset in between drops the item
+    first_queued: datetime  # world clock, for the retry window
+    attempts: int = 0
+    due: float = 0.0        # time.monotonic()
+
+
+class _Notifier:
+    """One per world: the queue, the worker thread and the change listener."""
+
+    def __init__(self, world: World):
+        self._world = weakref.ref(world)
+        self._cond = threading.Condition()
+        self._pending: list[_Pending] = []
+        self._in_flight = 0
+        self._thread: threading.Thread | None = None
+        self._http = _new_session()
+        world.change_listeners.append(self.on_change)
+
+    def on_change(self, mailbox: Mailbox, event_id: str, change_type: str) -> None:
+        world = self._world()
+        if world is not None and world.extra.get(_SUBSCRIPTIONS):
+            _on_change(world, mailbox, event_id, change_type)
+
+    def enqueue(self, url: str, kind: str, subscription_id: str, item: dict) -> None:
+        world = self._world()
+        pending = _Pending(url, kind, subscription_id, item, world.extra, world.clock.now(), due=time.monotonic())
+        with self._cond:
+            self._pending.append(pending)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sandbox-notifications", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def _take_batch(self) -> list[_Pending] | None:
+        """Wait for due items and take a batch for one URL; None: idle long enough to exit."""
+        idle_since = time.monotonic()
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                due = [p for p in self._pending if p.due <= now]
+                if due:
+                    first = due[0]
+                    batch = [p for p in due if p.url == first.url and p.kind == first.kind][:MAX_BATCH]
+                    for taken in batch:
+                        self._pending.remove(taken)
+                    self._in_flight += 1
+                    return batch
+                if not self._pending and now - idle_since >= _IDLE_EXIT_SECONDS:
+                    self._thread = None
+                    return None
+                next_due = min((p.due for p in self._pending), default=now + _IDLE_EXIT_SECONDS)
+                self._cond.wait(max(0.01, next_due - now))
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take_batch()
+            if batch is None:
+                return
+            try:
+                self._deliver(batch)
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
+
+    def _deliver(self, batch: list[_Pending]) -> None:
+        world = self._world()
+        if world is None:
+            return
+        with world.lock:
+            live = subscriptions(world)
+            batch = [p for p in batch if p.generation is world.extra
+                     and (p.kind == "lifecycle" or p.subscription_id in live)]
+        if not batch:
+            return
+        url = batch[0].url
+        started = time.monotonic()
+        status, error = None, None
+        try:
+            response = _post(self._http, url, DELIVERY_TIMEOUT, json={"value": [p.item for p in batch]})
+            status = response.status_code
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+        delivered = status is not None and 200 <= status < 300
+        with world.lock:
+            now = world.clock.now()
+            window = timedelta(seconds=float(world.extra.get(RETRY_WINDOW, DEFAULT_RETRY_WINDOW)))
+            retry = [p for p in batch if not delivered and now - p.first_queued < window]
+            log = world.extra.setdefault(_LOG, [])
+            log.append({"at": graph_time(now), "url": url, "kind": batch[0].kind,
+                        "subscriptionIds": sorted({p.subscription_id for p in batch}),
+                        "changeTypes": [p.item.get("changeType") or p.item.get("lifecycleEvent") for p in batch],
+                        "count": len(batch), "attempt": batch[0].attempts + 1, "status": status,
+                        "error": error, "delivered": delivered,
+                        "durationMs": int((time.monotonic() - started) * 1000),
+                        "willRetry": bool(retry)})
+            del log[:-MAX_LOG_ENTRIES]
+        if retry:
+            with self._cond:
+                for pending in retry:
+                    pending.attempts += 1
+                    pending.due = time.monotonic() + min(60.0, 2.0 ** (pending.attempts - 1))
+                    self._pending.append(pending)
+                self._cond.notify_all()
+
+
+_notifiers: "weakref.WeakKeyDictionary[World, _Notifier]" = weakref.WeakKeyDictionary()
+_notifiers_lock = threading.Lock()
+
+
+def _notifier(world: World) -> _Notifier:
+    with _notifiers_lock:
+        notifier = _notifiers.get(world)
+        if notifier is None:
+            notifier = _notifiers[world] = _Notifier(world)
+        return notifier
+
+
+def wait_idle(world: World, timeout: float = 10.0) -> bool:
+    """Block until no delivery is pending or in flight (retries included); False on timeout."""
+    notifier = _notifiers.get(world)
+    return notifier.wait_idle(timeout) if notifier else True
+
+
+def delivery_log(world: World) -> list[dict]:
+    with world.lock:
+        return list(world.extra.get(_LOG, []))
