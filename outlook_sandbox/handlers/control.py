@@ -331,6 +331,22 @@ def clear_stats(ctx):
     return reply(204)
 
 
+@control_route("GET", "/mail")
+def list_sent_mail(ctx):
+    """The sent-mail log (see :mod:`outlook_sandbox.meetings`); ``?mailbox=addr``
+    keeps messages from or to that address."""
+    from ..meetings import mail_log_json
+    with ctx.world.lock:
+        return reply(200, {"value": mail_log_json(ctx.world, ctx.query.get("mailbox"))})
+
+
+@control_route("DELETE", "/mail")
+def clear_sent_mail(ctx):
+    with ctx.world.lock:
+        ctx.world.sent_mail.clear()
+    return reply(204)
+
+
 # -- identity: token expiry and consent (outlook_sandbox.handlers.identity) ----
 
 
