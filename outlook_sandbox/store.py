@@ -187,6 +187,7 @@ class SentMail:
     event_ical_uid: str
     at: datetime
     response: str | None = None  # accepted | declined | tentativelyAccepted (responses only)
+    comment: str | None = None  # the comment of a cancel/accept/decline/tentativelyAccept call
 
 
 class World:
