@@ -1,5 +1,7 @@
 """JSON batching (POST /$batch): limits, per-item status, dependsOn and 424,
 per-item auth, faults and throttling, malformed batches."""
+import time
+
 import pytest
 import requests
 
@@ -29,6 +31,11 @@ def test_twenty_events_in_one_batch_then_listed(alice):
     listed = alice.get("/me/events", params={"$top": 50, "$select": "subject"})
     assert listed.status_code == 200
     assert {e["subject"] for e in listed.json()["value"]} >= {f"Batch event {n}" for n in range(1, 21)}
+    # Query options in an item's URL reach the handler.
+    page = alice.post("/$batch", json={"requests": [
+        {"id": "1", "method": "GET", "url": "/me/events?$top=2&$select=subject"}]}).json()["responses"][0]
+    assert page["status"] == 200
+    assert len(page["body"]["value"]) == 2 and "@odata.nextLink" in page["body"]
 
 
 def test_items_are_answered_in_request_order_with_json_bodies(alice):
@@ -86,6 +93,15 @@ def test_fault_on_one_path_gives_per_item_429_with_retry_after(alice, control):
     assert responses["a"]["body"]["error"]["code"] == "TooManyRequests"
     assert responses["b"]["status"] == 200
     assert responses["c"]["status"] == 200
+
+
+def test_independent_items_run_in_parallel(alice, control):
+    control.post("/faults", json={"method": "GET", "path": "/me", "status": None, "delay": 0.4, "times": None})
+    started = time.monotonic()
+    responses = alice.post("/$batch", json={"requests": [
+        {"id": str(n), "method": "GET", "url": "/me"} for n in range(4)]}).json()["responses"]
+    assert [r["status"] for r in responses] == [200] * 4
+    assert time.monotonic() - started < 1.2  # four delays of 0.4 s overlapped
 
 
 def test_items_over_the_concurrency_limit_are_throttled_per_item(alice, control):
