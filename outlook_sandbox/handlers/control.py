@@ -44,7 +44,7 @@ def _is_number(value) -> bool:
 def index(ctx):
     """This list of control routes."""
     routes = [{"method": r.method, "path": "/_sandbox/" + "/".join(r.segments),
-               "description": (r.handler.__doc__ or "").strip().split("\n")[0]}
+               "description": " ".join((r.handler.__doc__ or "").strip().split("\n\n")[0].split())}
               for r in ROUTES if r.kind == CONTROL]
     return reply(200, {"routes": routes})
 
