@@ -527,3 +527,18 @@ def cancel_occurrence(world, mailbox: Mailbox, occurrence: Occurrence) -> None:
         world.record_change(mailbox, occurrence.exception, "deleted")
     master.cancelled_occurrences.add(occurrence.original_start)
     world.record_change(mailbox, master, "updated")
+
+
+def series_extras(ctx, mailbox: Mailbox, master: StoredEvent, select: list[str] | None,
+                  expand: dict[str, str | None]) -> dict:
+    """A series master's ``cancelledOccurrences`` (when ``$select``-ed) and
+    ``exceptionOccurrences`` (when ``$expand``-ed), reference §1.1."""
+    extras: dict = {}
+    if master.type != "seriesMaster" or not master.data.get("recurrence"):
+        return extras
+    if select is not None and "cancelledOccurrences" in select:
+        extras["cancelledOccurrences"] = cancelled_occurrence_ids(master)
+    if any(name.lower() == "exceptionoccurrences" for name in expand):
+        exceptions = sorted(exceptions_of(mailbox, master).values(), key=lambda e: e.original_start)
+        extras["exceptionOccurrences"] = [event_to_json(ctx, mailbox, e) for e in exceptions]
+    return extras

@@ -236,3 +236,17 @@ def test_instances_needs_a_window_and_an_existing_event(alice):
     assert view(alice, "2026-03-01T00:00:00Z", "2026-03-10T00:00:00Z", path=path)["value"] == []
     missing = alice.get("/me/events/AAMkAGAAAA%3D%3D/instances?startDateTime=2026-03-01&endDateTime=2026-03-02")
     assert missing.status_code == 404
+
+
+def test_master_lists_cancelled_and_exception_occurrences_on_request(alice):
+    master = create(alice, "Standup", "2026-03-02T09:00:00", "2026-03-02T09:15:00", recurrence=daily(3))
+    first, second, _ = _occurrences(alice)
+    alice.delete(f"/me/events/{enc(first['id'])}")
+    alice.patch(f"/me/events/{enc(second['id'])}", json={"subject": "Special"})
+    plain = alice.get(f"/me/events/{enc(master['id'])}").json()
+    assert "cancelledOccurrences" not in plain and "exceptionOccurrences" not in plain
+    selected = alice.get(f"/me/events/{enc(master['id'])}?$select=subject,cancelledOccurrences"
+                         "&$expand=exceptionOccurrences").json()
+    assert selected["cancelledOccurrences"] == [f"OID.{master['id']}.2026-03-02"]
+    assert [(e["id"], e["type"], e["subject"]) for e in selected["exceptionOccurrences"]] == \
+        [(second["id"], "exception", "Special")]
