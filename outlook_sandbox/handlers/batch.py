@@ -77,6 +77,9 @@ def parse_batch(payload: dict) -> list[BatchItem]:
             raise _invalid(f"Invalid batch payload format: headers of request id {item_id} must be an object of strings.")
         body = raw.get("body")
         method = method.upper()
+        # Graph refuses the whole batch, running nothing, when a write item
+        # lacks a body or a Content-Type, even for actions whose body is
+        # optional outside a batch (msgraph-sdk-dotnet issue 2628 shows the message).
         if method in WRITE_METHODS or body is not None:
             if body is None or not _header(headers, "Content-Type"):
                 raise _invalid(f"Write request id : {item_id} does not contain Content-Type header or body.")

@@ -203,3 +203,12 @@ def test_unreadable_batch_body_is_400(alice, data, content_type):
     response = alice.post("/$batch", data=data, headers={"Content-Type": content_type})
     assert response.status_code == 400
     assert "error" in response.json()
+
+
+def test_bodyless_write_item_rejects_the_batch_before_anything_runs(alice, sandbox):
+    response = alice.post("/$batch", json={"requests": [
+        {"id": "1", "method": "GET", "url": "/me"},
+        {"id": "2", "method": "POST", "url": "/me/events/abc/cancel"}]})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Write request id : 2 does not contain Content-Type header or body."
+    assert sandbox.world.stats[("GET /me", "alice@contoso.com")] == 0
