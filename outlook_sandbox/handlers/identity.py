@@ -278,6 +278,13 @@ class IdentityState:
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     refresh_issued_at: dict[str, datetime] = field(default_factory=dict)
 
+    def forget_expired(self, now: datetime) -> None:
+        """Drop pages and codes an hour after they expired (until then a reused
+        code still gets its own error, AADSTS54005 or AADSTS70008)."""
+        horizon = now - timedelta(hours=1)
+        self.pending = {k: p for k, p in self.pending.items() if p.expires_at > horizon}
+        self.codes = {k: c for k, c in self.codes.items() if c.expires_at > horizon}
+
 
 def identity_state(world: World) -> IdentityState:
     # world.extra is emptied by world.reset(), which is what a reset should do here.
@@ -344,19 +351,20 @@ def signing_keys(ctx, tenant):
 @identity_route("GET", "/common/discovery/instance")
 def instance_discovery(ctx):
     """MSAL's instance discovery: is ``authorization_endpoint`` a known cloud, and
-    where is its OpenID document? The sandbox knows only itself."""
-    host = urlsplit(public_host(ctx)).netloc
-    metadata = [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}]
+    where is its OpenID document? The sandbox knows only itself. Hosts compare
+    without ports: MSAL drops the port when it builds ``authorization_endpoint``."""
+    host = urlsplit(public_host(ctx))
+    metadata = [{"preferred_network": host.hostname, "preferred_cache": host.hostname, "aliases": [host.hostname]}]
     body = {"api-version": ctx.query.get("api-version", "1.1"), "metadata": metadata}
     endpoint = ctx.query.get("authorization_endpoint")
     if endpoint:
         parts = urlsplit(endpoint)
         segments = parts.path.strip("/").split("/")
-        if parts.scheme != "https" or parts.netloc.lower() != host.lower() or not segments[0]:
+        if parts.scheme != "https" or (parts.hostname or "") != host.hostname or not segments[0]:
             error = IdentityError("invalid_instance", 50049, "Unknown or invalid instance.")
             return reply(400, error.body(ctx.now), DISCOVERY_HEADERS, JSON_TYPE)
         version = "/v2.0" if "v2.0" in segments else ""
-        body["tenant_discovery_endpoint"] = (f"https://{host}/{segments[0]}{version}"
+        body["tenant_discovery_endpoint"] = (f"https://{host.netloc}/{segments[0]}{version}"
                                              "/.well-known/openid-configuration")
     return reply(200, body, DISCOVERY_HEADERS, JSON_TYPE)
 
@@ -409,7 +417,9 @@ def issue_code(ctx, request: AuthorizeRequest, mailbox: Mailbox):
     record_consent(ctx.world, mailbox, request.client_id, request.scopes)
     prefix = "M.C5" if mailbox.personal else "0.A"  # Microsoft's code prefixes for the two account kinds
     code = AuthorizationCode(prefix + secrets.token_urlsafe(96), request, mailbox.id, ctx.now + CODE_LIFETIME)
-    identity_state(ctx.world).codes[code.value] = code
+    state = identity_state(ctx.world)
+    state.forget_expired(ctx.now)
+    state.codes[code.value] = code
     params = {"code": code.value}
     if request.wants_client_info:
         params["client_info"] = client_info(mailbox)
@@ -424,30 +434,40 @@ def request_parameters(ctx) -> dict[str, str]:
     return params
 
 
-def parse_authorize(ctx, tenant: str, params: dict[str, str]):
-    """Validate an /authorize call: an :class:`AuthorizeRequest`, or a page/redirect answering an error."""
+class AuthorizeAnswered(Exception):
+    """/authorize cannot go on; ``response`` (an error page or a redirect) says why."""
+
+    def __init__(self, response):
+        super().__init__("authorize request answered early")
+        self.response = response
+
+
+def parse_authorize(ctx, tenant: str, params: dict[str, str]) -> tuple[Realm, AppRegistration, AuthorizeRequest]:
+    """Validate an /authorize call, in Microsoft's order: what makes the redirect
+    URI untrustworthy is shown as a page, the rest goes back to the client."""
     try:
         realm = resolve_realm(ctx.world, tenant)
     except IdentityError as error:
-        return None, error_page(ctx, error)
+        raise AuthorizeAnswered(error_page(ctx, error))
     for name in ("client_id", "redirect_uri"):
         if not params.get(name):
-            return None, error_page(ctx, missing_parameter(name))
+            raise AuthorizeAnswered(error_page(ctx, missing_parameter(name)))
     app = ctx.world.apps.get(params["client_id"])
     if app is None:
-        return None, error_page(ctx, unknown_client(params["client_id"], realm))
+        raise AuthorizeAnswered(error_page(ctx, unknown_client(params["client_id"], realm)))
     redirect_uri = params["redirect_uri"]
     if redirect_uri not in app.redirect_uris:
-        return None, error_page(ctx, IdentityError(
+        raise AuthorizeAnswered(error_page(ctx, IdentityError(
             "invalid_request", 50011, f"The redirect URI '{redirect_uri}' specified in the request does not match "
             f"the redirect URIs configured for the application '{app.client_id}'. Make sure the redirect URI sent "
-            "in the request matches one added to your application in the Azure portal."))
+            "in the request matches one added to your application in the Azure portal.")))
     refusal = single_tenant_refusal(realm, app)
     if refusal:
-        return None, error_page(ctx, refusal)
+        raise AuthorizeAnswered(error_page(ctx, refusal))
+    # Missing parameters show on Microsoft's page too (observed in issue reports).
     for name in ("response_type", "scope"):
         if not params.get(name, "").strip():
-            return None, error_page(ctx, missing_parameter(name))
+            raise AuthorizeAnswered(error_page(ctx, missing_parameter(name)))
     response_mode = params.get("response_mode") or "query"
     request = AuthorizeRequest(
         realm_segment=tenant, client_id=app.client_id, redirect_uri=redirect_uri,
@@ -458,21 +478,24 @@ def parse_authorize(ctx, tenant: str, params: dict[str, str]):
         login_hint=params.get("login_hint") or None,
         force_consent=params.get("prompt", "").lower() == "consent",
         wants_client_info=params.get("client_info") == "1")
+
     # From here on the redirect URI is trusted: errors go back to the client (RFC 6749 §4.1.2.1).
+    def refuse(error: str, description: str) -> AuthorizeAnswered:
+        return AuthorizeAnswered(redirect_error(request, error, description))
+
     if params["response_type"].strip() != "code":
         # UNCONFIRMED code: hybrid and implicit types need implicit grant, never enabled in the sandbox.
-        return None, redirect_error(request, "unsupported_response_type", "AADSTS700054: response_type "
-                                    f"'{params['response_type']}' is not enabled for the application.")
+        raise refuse("unsupported_response_type", f"AADSTS700054: response_type '{params['response_type']}' "
+                     "is not enabled for the application.")
     if response_mode != request.response_mode:
-        return None, redirect_error(request, "invalid_request", "AADSTS900061: The response_mode "
-                                    f"'{response_mode}' is not supported.")  # UNCONFIRMED code
+        raise refuse("invalid_request", f"AADSTS900061: The response_mode '{response_mode}' is not supported.")
     if request.code_challenge and request.code_challenge_method not in ("S256", "plain"):
-        return None, redirect_error(request, "invalid_request", "AADSTS50149: Unsupported code_challenge_method "
-                                    f"'{request.code_challenge_method}'.")  # UNCONFIRMED wording
+        raise refuse("invalid_request", "AADSTS50149: Unsupported code_challenge_method "  # UNCONFIRMED wording
+                     f"'{request.code_challenge_method}'.")
     scope_error = invalid_scope(request.scopes)
     if scope_error:
-        return None, redirect_error(request, scope_error.error, f"AADSTS70011: {scope_error.description}")
-    return request, None
+        raise refuse(scope_error.error, f"AADSTS70011: {scope_error.description}")
+    return realm, app, request
 
 
 def eligible_mailboxes(world: World, realm: Realm, app: AppRegistration) -> list[Mailbox]:
@@ -483,7 +506,9 @@ def eligible_mailboxes(world: World, realm: Realm, app: AppRegistration) -> list
 def sign_in_page(ctx, request: AuthorizeRequest, accounts: list[Mailbox], chosen: Mailbox | None):
     app = ctx.world.apps[request.client_id]
     pending = PendingSignIn(secrets.token_urlsafe(32), request, ctx.now + SIGN_IN_PAGE_LIFETIME)
-    identity_state(ctx.world).pending[pending.flow_token] = pending
+    state = identity_state(ctx.world)
+    state.forget_expired(ctx.now)
+    state.pending[pending.flow_token] = pending
     rows = []
     for mailbox in ([chosen] if chosen else accounts):
         kind = "Personal account" if mailbox.personal else "Work or school account"
@@ -514,12 +539,11 @@ def authorize(ctx, tenant):
     params = request_parameters(ctx)
     if ctx.method == "POST" and "flow_token" in params:
         return submit_sign_in(ctx, tenant, params)
-    request, answer = parse_authorize(ctx, tenant, params)
-    if answer is not None:
-        return answer
+    try:
+        realm, app, request = parse_authorize(ctx, tenant, params)
+    except AuthorizeAnswered as answered:
+        return answered.response
     world = ctx.world
-    realm = resolve_realm(world, tenant)
-    app = world.apps[request.client_id]
     accounts = eligible_mailboxes(world, realm, app)
     chosen = None
     if request.login_hint:
