@@ -22,7 +22,7 @@ from urllib.parse import quote
 from . import odata
 from .errors import GraphError
 from .store import Mailbox, StoredEvent
-from .timezones import date_time_time_zone, format_instant, is_supported, parse_local, windows_name
+from .timezones import date_time_time_zone, format_instant, is_supported, parse_local
 
 ENTITY = "microsoft.graph.event"
 MAX_ATTENDEES = 500
@@ -258,6 +258,13 @@ _LOCATION_KEYS = {"displayName", "locationType", "uniqueId", "uniqueIdType", "ad
                   "locationEmailAddress", "locationUri"}
 
 
+_LOCATION_PARTS = {
+    "address": ("microsoft.graph.physicalAddress", {"street", "city", "state", "countryOrRegion", "postalCode"}),
+    "coordinates": ("microsoft.graph.outlookGeoCoordinates",
+                    {"latitude", "longitude", "accuracy", "altitude", "altitudeAccuracy"}),
+}
+
+
 def _location(value: object) -> dict:
     if value is None:
         return empty_location()
@@ -273,11 +280,9 @@ def _location(value: object) -> dict:
                                               "locationUniqueIdType")
     else:
         location.update(empty_location())
-    for key in ("address", "coordinates"):
+    for key, (type_name, keys) in _LOCATION_PARTS.items():
         if value.get(key) is not None:
-            location[key] = _object(value[key], f"microsoft.graph.{'physicalAddress' if key == 'address' else 'outlookGeoCoordinates'}",
-                                    {"street", "city", "state", "countryOrRegion", "postalCode"} if key == "address"
-                                    else {"latitude", "longitude", "accuracy", "altitude", "altitudeAccuracy"})
+            location[key] = _object(value[key], type_name, keys)
     for key in ("locationEmailAddress", "locationUri"):
         if value.get(key) is not None:
             location[key] = _string(value[key])
@@ -580,6 +585,9 @@ def event_to_json(ctx, mailbox: Mailbox, event: StoredEvent, *, select: list[str
     result = {"@odata.etag": etag(event)}
     result.update((name, values[name]) for name in ordered)
     result.update(expanded_json(event, expand or {}))
+    if (overrides or {}).get("type", event.type) == "seriesMaster":
+        from .recurrence import series_extras  # recurrence imports this module
+        result.update(series_extras(ctx, mailbox, event, select, expand or {}))
     return result
 
 
@@ -602,6 +610,8 @@ def expanded_json(event: StoredEvent, expand: dict[str, str | None]) -> dict:
                 result["singleValueExtendedProperties"] = items
         elif key in ("attachments", "extensions"):
             result[key] = []
+        elif key == "exceptionoccurrences":
+            continue  # a series master's, added by recurrence.series_extras
         elif key == "multivalueextendedproperties":
             continue  # never stored, so never present
         elif key in {n.lower() for n in NAVIGATION}:

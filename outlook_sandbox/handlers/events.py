@@ -266,9 +266,9 @@ def _check_if_match(ctx, event: StoredEvent) -> None:
 
 
 def _single_options(ctx) -> odata.QueryOptions:
-    options = odata.parse_query({k: v for k, v in ctx.query.items() if k.lower().lstrip("$") in ("select", "expand")},
-                                eventdata.PROPERTIES)
-    return options
+    """$select and $expand of a request for one event (other options do not apply)."""
+    return odata.parse_query({k: v for k, v in ctx.query.items() if k.lower().lstrip("$") in ("select", "expand")},
+                             eventdata.PROPERTIES)
 
 
 def _event_reply(ctx, status: int, event: StoredEvent) -> tuple:
@@ -283,7 +283,8 @@ def _list(ctx, calendar: Calendar):
     mailbox = ctx.mailbox
     items = [e for e in mailbox.events.values()
              if e.calendar_id == calendar.id and e.type in ("singleInstance", "seriesMaster")]
-    records = {e.id: eventdata.filter_record(mailbox, e) for e in items}
+    records = {e.id: eventdata.filter_record(mailbox, e) for e in items} \
+        if options.filter is not None or options.orderby else {}
     if options.filter is not None:
         items = [e for e in items if odata.matches(options.filter, records[e.id])]
     if options.orderby:

@@ -377,3 +377,28 @@ def test_update_event_reports_changed_properties(sandbox, alice):
                                                                 "start": {"dateTime": "2026-12-01T11:00:00",
                                                                           "timeZone": "UTC"}})
     assert changed == {"showAs", "start"}
+
+
+def test_series_master_is_listed_without_its_occurrences_and_deleted_with_its_exceptions(alice, sandbox):
+    master = create(alice, recurrence={"pattern": {"type": "daily", "interval": 1},
+                                       "range": {"type": "numbered", "startDate": "2026-12-01",
+                                                 "numberOfOccurrences": 3}})
+    assert master["type"] == "seriesMaster" and master["recurrence"]["pattern"]["type"] == "daily"
+    instances = alice.get(f"/me/events/{enc(master['id'])}/instances",
+                          params={"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-12-05T00:00:00Z"})
+    second = instances.json()["value"][1]["id"]
+    moved = alice.patch(f"/me/events/{enc(second)}", json={"subject": "Moved"})
+    assert moved.status_code == 200 and moved.json()["type"] == "exception"
+    assert alice.get(f"/me/events/{enc(second)}").json()["subject"] == "Moved"
+    assert [(e["id"], e["type"]) for e in alice.get("/me/events").json()["value"]] == [(master["id"], "seriesMaster")]
+
+    assert alice.delete(f"/me/events/{enc(master['id'])}").status_code == 204
+    assert sandbox.world.mailbox_by_address("alice@contoso.com").events == {}
+    assert alice.get(f"/me/events/{enc(second)}").status_code == 404
+
+
+def test_removing_the_recurrence_makes_a_single_instance(alice):
+    master = create(alice, recurrence={"pattern": {"type": "daily", "interval": 1},
+                                       "range": {"type": "noEnd", "startDate": "2026-12-01"}})
+    single = alice.patch(f"/me/events/{enc(master['id'])}", json={"recurrence": None}).json()
+    assert (single["type"], single["recurrence"]) == ("singleInstance", None)
