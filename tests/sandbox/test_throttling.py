@@ -1,6 +1,7 @@
 """Outlook's throttling limits per (app, mailbox): requests per 10-minute
 window with a Retry-After that counts down, and requests in flight."""
 import threading
+import time
 
 import pytest
 import requests
@@ -46,11 +47,13 @@ def test_concurrency_limit_frees_slots_when_requests_finish(alice, control):
     control.post("/faults", json={"method": "GET", "path": "/me", "status": None, "delay": 0.5, "times": 1})
     slow = threading.Thread(target=alice.get, args=("/me",))
     slow.start()
-    # Wait until the slow request holds the only slot.
+    # Wait until the slow request has met its fault rule; it takes the only
+    # slot right after, and keeps it for the 0.5 s delay.
     for _ in range(50):
         if control.get("/faults").json()["value"][0]["hits"] == 1:
             break
-        threading.Event().wait(0.02)
+        time.sleep(0.02)
+    time.sleep(0.1)
     blocked = alice.get("/me/calendars")
     slow.join()
     assert blocked.status_code == 429
