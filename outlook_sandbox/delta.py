@@ -54,9 +54,8 @@ class SyncState:
     generation: int
     seq: int  # mailbox.seq when the round's changes were computed
     seen: frozenset[str]  # ids that were in the window then
-    # Skip tokens only: the rest of the round (rendered items) and the page size.
+    # Skip tokens only: the rest of the round, rendered when the round began.
     remaining: list[dict] = field(default_factory=list)
-    page_size: int = 0
 
 
 @dataclass

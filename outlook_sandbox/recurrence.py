@@ -70,6 +70,10 @@ _PATTERN_KEYS = {"type", "interval", "month", "dayOfMonth", "daysOfWeek", "first
 _RANGE_KEYS = {"type", "startDate", "endDate", "recurrenceTimeZone", "numberOfOccurrences"}
 # What Graph answers for "no end date" (reference §1.3, UNCONFIRMED but commonly seen).
 NO_DATE = "0001-01-01"
+INT32_MAX = 2**31 - 1
+# Outlook offers intervals up to 999; larger ones would also make dateutil walk
+# day by day through centuries, so they are refused (Graph's own bound is UNCONFIRMED).
+MAX_INTERVAL = 999
 
 _OCCURRENCE_MAGIC = b"\x07OCC"
 _ID_PREFIX = "AAMkAG"
@@ -146,7 +150,7 @@ def normalize_recurrence(value, start_local_date: date | None, event_tz: str) ->
         raise invalid_request(f"The value '{days}' is not valid for the recurrence property 'daysOfWeek'.")
     pattern = {
         "type": ptype,
-        "interval": _int_in(pattern_in["interval"], "interval", 1, 999, zero_ok=False),
+        "interval": _int_in(pattern_in["interval"], "interval", 1, MAX_INTERVAL, zero_ok=False),
         "month": _int_in(pattern_in.get("month", 0), "month", 1, 12, zero_ok=True),
         "dayOfMonth": _int_in(pattern_in.get("dayOfMonth", 0), "dayOfMonth", 1, 31, zero_ok=True),
         "daysOfWeek": list(dict.fromkeys(_canonical(d, WEEKDAYS, "daysOfWeek") for d in days)),
@@ -173,9 +177,9 @@ def normalize_recurrence(value, start_local_date: date | None, event_tz: str) ->
         _date(range_in["endDate"], "endDate")  # any value given must be valid, even if unused
     count = range_in.get("numberOfOccurrences", 0)
     if rtype == "numbered":
-        count = _int_in(count, "numberOfOccurrences", 1, 999_999, zero_ok=False)
+        count = _int_in(count, "numberOfOccurrences", 1, INT32_MAX, zero_ok=False)
     else:
-        count = _int_in(count, "numberOfOccurrences", 1, 999_999, zero_ok=True)
+        _int_in(count, "numberOfOccurrences", 1, INT32_MAX, zero_ok=True)  # checked, but Graph answers 0
         count = 0
     zone_name = range_in.get("recurrenceTimeZone") or event_tz
     timezones.zone_for(zone_name)  # 400 TimeZoneNotSupportedException when unknown
