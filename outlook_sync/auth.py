@@ -61,6 +61,24 @@ _REAUTH_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_re
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
 
 
+class _RedactGrantFields(logging.Filter):
+    """Masks the authorization code and the PKCE verifier in MSAL's token-cache
+    debug log: MSAL 1.39 redacts secrets and tokens there, but not these two."""
+
+    _FIELD = re.compile(r'("(?:code|code_verifier)"\s*:\s*)"[^"]*"')
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._FIELD.sub(r'\1"********"', a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
+_msal_cache_logger = logging.getLogger("msal.token_cache")
+if not any(isinstance(f, _RedactGrantFields) for f in _msal_cache_logger.filters):
+    _msal_cache_logger.addFilter(_RedactGrantFields())
+
+
 @dataclass(frozen=True)
 class SignedInAccount:
     """Who signed in, as MSAL's token cache knows them.
@@ -118,6 +136,13 @@ def authority_url(login_url: str, tenant: str) -> str:
     return login_url.rstrip("/") + "/" + tenant
 
 
+def is_microsoft_authority(authority: str) -> bool:
+    """Whether ``authority`` is on one of Microsoft's login hosts, where MSAL's
+    instance discovery is meaningful (elsewhere it would call Microsoft about
+    a host Microsoft does not know)."""
+    return (urlsplit(authority).hostname or "").lower() in MICROSOFT_AUTHORITY_HOSTS
+
+
 class MicrosoftSignIn:
     """Authorization-code sign-in and silent token refresh for one app
     registration and one serialized MSAL token cache.
@@ -162,12 +187,11 @@ class MicrosoftSignIn:
     def _application(self) -> msal.ConfidentialClientApplication:
         # Built lazily: the constructor already fetches the OpenID configuration.
         if self._app is None:
-            microsoft_host = urlsplit(self.authority).hostname in MICROSOFT_AUTHORITY_HOSTS
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self._client_secret, authority=self.authority,
                     token_cache=self._cache, http_client=VerifyingSession(self._verify, self._timeout),
-                    instance_discovery=None if microsoft_host else False)
+                    instance_discovery=None if is_microsoft_authority(self.authority) else False)
             except requests.RequestException as exc:
                 raise _unreachable(exc, "reading the sign-in configuration") from None
             except ValueError:  # MSAL: the authority answered 4xx or a document without endpoints
@@ -178,16 +202,22 @@ class MicrosoftSignIn:
     # -- interactive sign-in -------------------------------------------------------
 
     def start_sign_in(self, redirect_uri: str, *, login_hint: str | None = None, state: str | None = None,
-                      prompt: str | None = None) -> dict:
+                      prompt: str | None = None, response_mode: str | None = None) -> dict:
         """Begin the auth-code flow with PKCE.
 
         Returns MSAL's flow dict: redirect the browser to ``flow["auth_uri"]``
         and keep the whole dict server-side (it holds the PKCE verifier) until
         the redirect comes back to ``redirect_uri``. ``state`` defaults to a
         random value; bind it to the user's session.
+
+        ``response_mode="form_post"`` keeps the code out of URLs and access
+        logs, but the cross-site POST back carries no ``SameSite=Lax`` session
+        cookie, so the flow must then be found by its state, not the session.
+        The default (``None``) is the query string.
         """
         return self._application().initiate_auth_code_flow(
-            self.scopes, redirect_uri=redirect_uri, state=state, prompt=prompt, login_hint=login_hint)
+            self.scopes, redirect_uri=redirect_uri, state=state, prompt=prompt, login_hint=login_hint,
+            response_mode=response_mode)
 
     def finish_sign_in(self, flow: dict, auth_response: Mapping[str, str]) -> SignedInAccount:
         """Redeem the code from the redirect's query (or form) parameters.
