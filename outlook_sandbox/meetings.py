@@ -26,8 +26,8 @@ What is mailed (and nothing else; tests count these):
   changed attendees"): invitations to added ones, cancellations to removed
   ones, and an update to those whose attendee ``type`` changed; nobody else.
 - ``cancellation``: ``POST .../cancel`` or DELETE by the organizer of a meeting
-  that is not cancelled yet -> one to all attendees; removed attendees -> one
-  to those.
+  that is not cancelled yet -> one to all attendees (a series' exceptions are
+  not mailed separately); removed attendees -> one to those.
 - ``response``: accept / tentativelyAccept / decline with ``sendResponse``
   (default true) on a meeting whose ``responseRequested`` is not false -> one
   to the organizer.
@@ -42,13 +42,19 @@ refreshed only when a message reaches them, so a copy that got no message
 as in Exchange. A refreshed copy keeps the attendee's response and personal
 fields (categories, reminder, showAs). Cancelled copies get ``isCancelled:
 true`` and the subject prefix ``"Canceled: "``, which is what Exchange writes
-into the attendee's item when it processes a cancellation. Exchange also
-resets responses when the organizer moves a meeting; the sandbox keeps them
-(simpler for clients, and Graph documents neither behaviour).
+into the attendee's item when it processes a cancellation. Exchange may
+reset responses when the organizer moves a meeting; the sandbox keeps them
+(Graph documents neither behaviour). Extended properties and extensions stay
+on the organizer's item: an id a sync engine stamps there is not copied to
+attendees (UNCONFIRMED: Exchange can carry some named properties inside one
+organization).
 
 Recurring meetings: the series master is propagated with its recurrence,
-cancelled occurrences and exceptions (exceptions are mirrored whenever the
-master reaches the attendee). Separate per-occurrence mails are not emitted.
+cancelled occurrences and exceptions (the attendee's exceptions are made to
+match the organizer's whenever the master reaches the attendee). Editing one
+occurrence (an exception) sends one ``update`` to all attendees; ``cancel`` on
+an occurrence id sends one ``cancellation`` (:func:`after_occurrence_cancelled`).
+Attendees answer whole meetings or series only.
 """
 from __future__ import annotations
 

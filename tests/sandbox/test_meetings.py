@@ -250,3 +250,30 @@ def test_mail_log_filter_and_clear(alice, control):
     assert len(mail(control, "alice@contoso.com")) == 2
     assert control.delete("/mail").status_code == 204
     assert mail(control) == []
+
+
+def test_modified_occurrence_reaches_attendee(alice, bob, control):
+    series = create_meeting(alice, "bob@contoso.com", recurrence={
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": "2026-12-03", "numberOfOccurrences": 3}})
+    copy = only_event(bob)
+    window = {"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-12-10T00:00:00Z"}
+    second = alice.get(ev(series["id"]) + "/instances", params=window).json()["value"][1]
+    moved = alice.patch(ev(second["id"]), json={"subject": "Review (short)"})
+    assert moved.status_code == 200, moved.text
+    instances = bob.get(ev(copy["id"]) + "/instances", params=window).json()["value"]
+    assert [i["type"] for i in instances] == ["occurrence", "exception", "occurrence"]
+    assert instances[1]["subject"] == "Review (short)"
+    assert instances[1]["isOrganizer"] is False
+    assert kinds_and_recipients(control) == [("invitation", ["bob@contoso.com"]),
+                                             ("update", ["bob@contoso.com"])]
+
+
+def test_rewriting_attendees_keeps_tallied_responses(alice, bob, control):
+    meeting = create_meeting(alice, "bob@contoso.com")
+    bob.post(ev(only_event(bob)["id"]) + "/accept", json={})
+    # A client that sends the attendee list back without statuses.
+    bare = meeting_payload("bob@contoso.com", EXTERNAL)["attendees"]
+    assert alice.patch(ev(meeting["id"]), json={"attendees": bare}).status_code == 200
+    assert attendee_status(alice, meeting["id"], "bob@contoso.com")["response"] == "accepted"
+    assert kinds_and_recipients(control)[-1] == ("invitation", [EXTERNAL])
