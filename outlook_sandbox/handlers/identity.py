@@ -250,7 +250,7 @@ class AuthorizeRequest:
     code_challenge_method: str
     response_mode: str
     login_hint: str | None
-    force_consent: bool
+    prompt: str  # "", "consent" and "none" matter; login and select_account are ignored
     wants_client_info: bool
 
 
@@ -476,7 +476,7 @@ def parse_authorize(ctx, tenant: str, params: dict[str, str]) -> tuple[Realm, Ap
         code_challenge_method=params.get("code_challenge_method") or "plain",
         response_mode=response_mode if response_mode in ("query", "fragment", "form_post") else "query",
         login_hint=params.get("login_hint") or None,
-        force_consent=params.get("prompt", "").lower() == "consent",
+        prompt=params.get("prompt", "").lower(),
         wants_client_info=params.get("client_info") == "1")
 
     # From here on the redirect URI is trusted: errors go back to the client (RFC 6749 §4.1.2.1).
@@ -556,14 +556,22 @@ def authorize(ctx, tenant):
         return error_page(ctx, IdentityError("invalid_request", 50034, "The user account does not exist in the "
                                              f"'{realm.display_name}' directory. To sign into this application, "
                                              "the account must be added to the directory."))
-    if world.auto_consent:
-        # Tests: no page whenever the account is known (prompt=consent included).
-        if chosen is None and len(accounts) == 1:
-            chosen = accounts[0]
-        if chosen is not None:
-            return issue_code(ctx, request, chosen)
-    elif chosen is not None and not request.force_consent \
-            and not missing_consent(world, chosen, request.client_id, request.scopes):
+    if chosen is None and world.auto_consent and len(accounts) == 1:
+        chosen = accounts[0]
+    consented = chosen is not None and not missing_consent(world, chosen, request.client_id, request.scopes)
+    if request.prompt == "none":
+        # No UI allowed: only a known account that consented (or auto-consent) gets a code.
+        if chosen is None:
+            return redirect_error(request, "login_required",
+                                  "AADSTS50058: A silent sign-in request was sent but no user is signed in.")
+        if not (consented or world.auto_consent):
+            return redirect_error(request, "consent_required", "AADSTS65001: The user or administrator has not "
+                                  f"consented to use the application with ID '{app.client_id}' named "
+                                  f"'{app.display_name}'. Send an interactive authorization request for this "
+                                  "user and resource.")
+        return issue_code(ctx, request, chosen)
+    # auto_consent (tests) skips the page whenever the account is known, prompt=consent included.
+    if chosen is not None and (world.auto_consent or (consented and request.prompt != "consent")):
         return issue_code(ctx, request, chosen)
     return sign_in_page(ctx, request, accounts, chosen)
 
@@ -598,6 +606,22 @@ def submit_sign_in(ctx, tenant: str, params: dict[str, str]):
     if refusal:
         return error_page(ctx, refusal)
     return issue_code(ctx, request, mailbox)
+
+
+@identity_route("GET", "/{tenant}/oauth2/v2.0/logout")
+@locked
+def logout(ctx, tenant):
+    """The ``end_session_endpoint``. The sandbox keeps no browser session, so
+    signing out only shows a page, or goes back to ``post_logout_redirect_uri``
+    when an app registered that URI."""
+    try:
+        resolve_realm(ctx.world, tenant)
+    except IdentityError as error:
+        return error_page(ctx, error)
+    target = ctx.query.get("post_logout_redirect_uri")
+    if target and any(target in app.redirect_uris for app in ctx.world.apps.values()):
+        return reply(302, None, {"Location": target, **NO_STORE})
+    return reply(200, render("signed_out.html"), NO_STORE, HTML_TYPE)
 
 
 # -- /token ---------------------------------------------------------------------

@@ -283,6 +283,35 @@ def test_form_post_response_mode_auto_submits_to_the_redirect_uri(login):
     assert "document.forms[0].submit()" in answer.text
 
 
+def test_authorize_request_may_be_posted_and_answer_in_the_fragment(login):
+    form = {"client_id": CLIENT_ID, "response_type": "code", "redirect_uri": REDIRECT_URI, "scope": SCOPES,
+            "state": "posted", "response_mode": "fragment"}
+    page = login.post("/organizations/oauth2/v2.0/authorize", data=form)
+    assert page.status_code == 200 and len(parse_form(page.text).accounts) == 2
+    answer = login.submit(page, "bob@contoso.com")
+    fragment = parse_qs(urlsplit(answer.headers["Location"]).fragment)
+    assert fragment["state"] == ["posted"] and fragment["code"]
+
+
+def test_prompt_none_never_shows_the_page(login):
+    params = redirect_params(login.authorize(prompt="none", state="silent"))
+    assert params["error"] == "login_required" and params["error_description"].startswith("AADSTS50058")
+    assert params["state"] == "silent"
+    params = redirect_params(login.authorize(prompt="none", login_hint="alice@contoso.com"))
+    assert params["error"] == "consent_required" and params["error_description"].startswith("AADSTS65001")
+    login.code_for("alice@contoso.com")
+    assert "code" in redirect_params(login.authorize(prompt="none", login_hint="alice@contoso.com"))
+
+
+def test_logout(login):
+    page = login.get("/common/oauth2/v2.0/logout")
+    assert page.status_code == 200 and "You signed out" in page.text
+    back = login.get("/common/oauth2/v2.0/logout?" + urlencode({"post_logout_redirect_uri": REDIRECT_URI}))
+    assert back.status_code == 302 and back.headers["Location"] == REDIRECT_URI
+    elsewhere = login.get("/common/oauth2/v2.0/logout?post_logout_redirect_uri=https://evil.example/")
+    assert elsewhere.status_code == 200 and "Location" not in elsewhere.headers
+
+
 def test_client_info_is_returned_when_asked(login, sandbox):
     answer = login.submit(login.authorize(client_info="1"), "carol@outlook.com")
     info = claims_of("x." + redirect_params(answer)["client_info"])
