@@ -188,7 +188,7 @@ def request_kind(method: str, path: str) -> str:
     if any(s.lower() == "$batch" for s in segments):
         return "batch"
     # Ids are long base64 or GUIDs; resource names are short and letters only.
-    names = [s for s in segments if s.isalpha() and len(s) <= 40 and s.lower() != "v1"]
+    names = [s for s in segments if s.isalpha() and len(s) <= 40]
     return f"{method.upper()} {names[-1] if names else '/'}"
 
 
@@ -200,7 +200,8 @@ class GraphClient:
     :param verify: CA bundle path (or ``True`` for the system store), passed on
         every request.
     :param mailbox: the account's mailbox address; clients of the same mailbox
-        share one in-flight limit. ``None``: this client has its own.
+        (and Graph host) share one in-flight limit, sized by the first of them.
+        ``None``: this client has a limit of its own.
     :param timeout: ``(connect, read)`` seconds; also cut to the time left in
         the budget.
     :param deadline: the run's time budget; ``None``: unbounded. Settable.

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from outlook_sync.client import GraphClient, request_kind
+from outlook_sync.client import GraphClient, event_path, request_kind
 from outlook_sync.errors import (AuthRequired, Conflict, GraphError, NotFound, PermanentError, SyncStateLost,
                                  Throttled, TransientError)
 from outlook_sync.retry import RetryPolicy
@@ -114,11 +114,18 @@ def test_links_to_another_host_are_refused_before_sending(make_client, sandbox_t
     assert client.stats == {}
 
 
-def test_prefer_headers_ask_for_utc_and_immutable_ids(make_client, sandbox):
+def test_prefer_headers_ask_for_utc_and_immutable_ids(make_client):
     client = make_client()
-    response = client.request("GET", "/me/calendars")
-    assert response.status == 200
-    assert 'outlook.timezone="UTC"' in client.prefer and 'IdType="ImmutableId"' in client.prefer
+    created = client.create_event({"subject": "Zoned",
+                                   "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "Pacific Standard Time"},
+                                   "end": {"dateTime": "2026-12-01T10:00:00", "timeZone": "Pacific Standard Time"}})
+
+    response = client.request("GET", event_path(created["id"]))
+
+    applied = response.headers["Preference-Applied"]
+    assert 'outlook.timezone="UTC"' in applied and 'IdType="ImmutableId"' in applied
+    assert response.body["start"] == {"dateTime": "2026-12-01T17:00:00.0000000", "timeZone": "UTC"}
+    assert response.request_id
 
 
 def test_tokens_never_reach_logs_or_exception_texts(sandbox, make_client, add_fault, caplog):
