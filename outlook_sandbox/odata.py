@@ -21,13 +21,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from .errors import GraphError
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
-# Characters left readable in next links, as Graph writes them ($skip=10, not %24skip).
+# Characters left readable in next links, as Graph writes them ($skip=10, not %24skip;
+# spaces as %20).
 _LINK_SAFE = "/$,:()'"
 
 # Comparisons of these properties (last path segment) are case-sensitive;
@@ -532,4 +533,4 @@ def page(ctx, items: list, options: QueryOptions) -> tuple[list, str | None]:
     path = ctx.raw_path.split("?", 1)[0]
     if path.lower().startswith("/v1.0"):
         path = path[len("/v1.0"):]
-    return chunk, f"{ctx.base_url}{path}?{urlencode(query, safe=_LINK_SAFE)}"
+    return chunk, f"{ctx.base_url}{path}?{urlencode(query, safe=_LINK_SAFE, quote_via=quote)}"

@@ -237,6 +237,13 @@ def test_prefer_timezone_windows_and_iana(alice, zone, expected):
     assert "Preference-Applied" in listed.headers
 
 
+def test_unsupported_prefer_timezone_falls_back_to_utc_without_echo(alice):
+    event = create(alice)
+    response = alice.get(f"/me/events/{enc(event['id'])}", headers={"Prefer": 'outlook.timezone="Mars/Olympus"'})
+    assert response.json()["start"]["timeZone"] == "UTC"
+    assert "Preference-Applied" not in response.headers
+
+
 def test_request_zone_is_kept_as_windows_original_zone(alice):
     event = create(alice, zone="Europe/Brussels", hour=9)
     assert event["originalStartTimeZone"] == "Romance Standard Time"

@@ -108,7 +108,8 @@ def test_next_link_keeps_the_original_query(sandbox, alice):
     assert len(first["value"]) == 4
     assert set(first["value"][0]) == {"@odata.etag", "id", "subject"}
     link = first["@odata.nextLink"]
-    assert "$top=4" in link and "$select=subject" in link and "$orderby=subject" in link
+    assert "$top=4" in link and "$select=subject" in link and "$orderby=subject%20desc" in link
+    assert " " not in link and "+" not in link
     items = follow(alice, query)
     subjects = [e["subject"] for e in items]
     assert subjects == sorted(subjects, reverse=True)
