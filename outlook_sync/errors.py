@@ -26,10 +26,13 @@ built from the method, the URL path, the status and Graph's error fields only.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Mapping
 from urllib.parse import urlsplit
+
+_AADSTS = re.compile(r"AADSTS(\d+)")
 
 # Codes with which Graph says a delta link can no longer be used.
 SYNC_STATE_LOST_CODES = frozenset({"syncstatenotfound", "resyncrequired", "invaliddeltatoken"})
@@ -133,10 +136,14 @@ class SignInError(OutlookSyncError):
 
     @classmethod
     def from_result(cls, result: Mapping[str, Any]) -> "SignInError":
-        """Build from an MSAL error dict (``error``, ``error_description``, ``error_codes``)."""
-        description = (result.get("error_description") or "").splitlines()
-        return cls(str(result.get("error") or "unknown_error"), description[0].strip() if description else "",
-                   tuple(int(code) for code in result.get("error_codes") or () if str(code).isdigit()))
+        """Build from an MSAL error dict (``error``, ``error_description``,
+        ``error_codes``). A redirect's error carries no ``error_codes``: the
+        AADSTS numbers are then read from the description."""
+        lines = (result.get("error_description") or "").splitlines()
+        description = lines[0].strip() if lines else ""
+        codes = tuple(int(code) for code in result.get("error_codes") or () if str(code).isdigit()) \
+            or tuple(int(number) for number in _AADSTS.findall(description))
+        return cls(str(result.get("error") or "unknown_error"), description, codes)
 
 
 class ReauthenticationRequired(SignInError):

@@ -94,7 +94,7 @@ def test_declining_consent_is_a_sign_in_error(sandbox):
     with pytest.raises(SignInError) as caught:
         signin.finish_sign_in(flow, _consent_page_answer(sandbox, flow["auth_uri"], action="cancel"))
 
-    assert caught.value.error == "access_denied"
+    assert caught.value.error == "access_denied" and caught.value.error_codes == (65004,)
     assert not isinstance(caught.value, ReauthenticationRequired)
 
 
