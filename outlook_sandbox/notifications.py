@@ -29,12 +29,14 @@ import ssl
 import threading
 import time
 import uuid
+import warnings
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlsplit
 
 import requests
+from urllib3.exceptions import InsecureRequestWarning
 
 from .store import Mailbox, World
 
@@ -129,6 +131,11 @@ def _is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# Not verifying loopback receivers is deliberate (below): keep urllib3 quiet about those only.
+warnings.filterwarnings("ignore", category=InsecureRequestWarning,
+                        message=r"Unverified HTTPS request is being made to host '(127\.|localhost|::1)")
 
 
 def _verify_for(url: str):

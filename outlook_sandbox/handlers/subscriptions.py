@@ -273,6 +273,39 @@ def control_fire_lifecycle(ctx, subscription_id):
     return reply(202)
 
 
+def _webhook_settings_json(ctx) -> dict:
+    return {"allow_http": bool(ctx.world.extra.get(ALLOW_HTTP, True)),
+            "retry_window_seconds": float(ctx.world.extra.get(notifications.RETRY_WINDOW,
+                                                              notifications.DEFAULT_RETRY_WINDOW))}
+
+
+@control_route("POST", "/notifications/settings")
+def control_set_webhook_settings(ctx):
+    """``{"allow_http": bool, "retry_window_seconds": number}``: accept http://
+    notification URLs (Graph: HTTPS only); how long failed deliveries are retried."""
+    spec = ctx.json()
+    unknown = set(spec) - {"allow_http", "retry_window_seconds"}
+    if unknown:
+        raise GraphError(400, "BadRequest", f"Unknown settings: {', '.join(sorted(unknown))}.")
+    if "allow_http" in spec and not isinstance(spec["allow_http"], bool):
+        raise GraphError(400, "BadRequest", "'allow_http' takes true or false.")
+    window = spec.get("retry_window_seconds", 0)
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or window < 0:
+        raise GraphError(400, "BadRequest", "'retry_window_seconds' must be a number of seconds >= 0.")
+    with ctx.world.lock:
+        if "allow_http" in spec:
+            ctx.world.extra[ALLOW_HTTP] = spec["allow_http"]
+        if "retry_window_seconds" in spec:
+            ctx.world.extra[notifications.RETRY_WINDOW] = float(window)
+        return reply(200, _webhook_settings_json(ctx))
+
+
+@control_route("GET", "/notifications/settings")
+def control_get_webhook_settings(ctx):
+    with ctx.world.lock:
+        return reply(200, _webhook_settings_json(ctx))
+
+
 @control_route("GET", "/notifications")
 def control_delivery_log(ctx):
     """Every delivery attempt (notifications and lifecycle), oldest first."""

@@ -21,7 +21,7 @@ class Receiver:
     records notification POSTs. ``statuses`` is a list of statuses to answer
     notifications with, one per POST (then 202)."""
 
-    def __init__(self):
+    def __init__(self, tls: bool = False):
         self.validations: list[dict] = []
         self.posts: list[dict] = []
         self.statuses: list[int] = []
@@ -53,9 +53,15 @@ class Receiver:
                 self.wfile.write(payload)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:  # a throwaway certificate no CA store knows
+            import ssl
+            import trustme
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
 
     def notifications(self) -> list[dict]:
         return [item for post in self.posts for item in post["body"]["value"]]
@@ -142,8 +148,9 @@ def test_invalid_subscription_requests_are_400(sandbox, alice, receiver, overrid
     assert receiver.validations == []
 
 
-def test_http_notification_url_refused_when_https_is_enforced(sandbox, alice, receiver):
-    sandbox.world.extra["allow_http_webhooks"] = False
+def test_http_notification_url_refused_when_https_is_enforced(sandbox, alice, receiver, control):
+    settings = control.post("/notifications/settings", json={"allow_http": False})
+    assert settings.json()["allow_http"] is False
     response = _subscribe(alice, sandbox, receiver)
     assert response.status_code == 400
     assert "HTTPS" in response.json()["error"]["message"]
@@ -280,3 +287,36 @@ def test_reset_drops_subscriptions(sandbox, alice, receiver, control):
     _subscribe(alice, sandbox, receiver)
     assert control.post("/reset").status_code == 204
     assert control.get("/subscriptions").json()["value"] == []
+
+
+def test_attendee_subscription_sees_incoming_invitation(sandbox, alice, bob, receiver):
+    _subscribe(bob, sandbox, receiver, changeType="created")
+    alice.post("/me/events", json={
+        "subject": "Sync", "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "UTC"},
+        "attendees": [{"emailAddress": {"address": "bob@contoso.com"}}]})
+    assert notifications.wait_idle(sandbox.world, 10)
+    [item] = receiver.notifications()
+    bob_copy = bob.get("/me/events").json()["value"][0]
+    assert item["resourceData"]["id"] == bob_copy["id"]
+
+
+def test_subscriptions_per_mailbox_are_limited(sandbox, alice, receiver, monkeypatch):
+    from outlook_sandbox.handlers import subscriptions
+    monkeypatch.setattr(subscriptions, "MAX_PER_MAILBOX", 1)
+    assert _subscribe(alice, sandbox, receiver).status_code == 201
+    response = _subscribe(alice, sandbox, receiver)
+    assert response.status_code == 403
+    assert "1" in response.json()["error"]["message"]
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # deliberate for loopback
+def test_https_receiver_on_loopback_with_private_certificate(sandbox, alice):
+    receiver = Receiver(tls=True)
+    try:
+        assert _subscribe(alice, sandbox, receiver).status_code == 201
+        _create_event(alice)
+        assert notifications.wait_idle(sandbox.world, 10)
+        assert [n["changeType"] for n in receiver.notifications()] == ["created"]
+    finally:
+        receiver.close()
