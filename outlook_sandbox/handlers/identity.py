@@ -782,8 +782,8 @@ def redeem_refresh_token(ctx, realm: Realm, app: AppRegistration, form: dict[str
         raise IdentityError("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
     if token.client_id != app.client_id:
         raise IdentityError("invalid_grant", 70000, "Provided grant is invalid or malformed.")
-    issued = identity_state(ctx.world).refresh_issued_at.get(token.value,
-                                                           token.expires_at - timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS))
+    default_issue = token.expires_at - timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)  # minted elsewhere
+    issued = identity_state(ctx.world).refresh_issued_at.get(token.value, default_issue)
     stamp = issued.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
     if token.revoked:
         raise IdentityError("invalid_grant", 50173, "The provided grant has expired due to it being revoked, a "
@@ -799,8 +799,10 @@ def redeem_refresh_token(ctx, realm: Realm, app: AppRegistration, form: dict[str
         raise IdentityError("invalid_grant", 50034, "The user account does not exist in the directory.")
     check_account(ctx.world, realm, app, mailbox)
     requested = split_scopes(form.get("scope"))
-    granted = requested or ["openid", "profile", "offline_access", *token.scopes]
-    check_requested_scopes(ctx.world, app, mailbox, requested or token.scopes)
+    # Without resource scopes in the request the token is for everything the grant covers.
+    granted = list(dict.fromkeys([*(requested or ["openid", "profile", "offline_access"]), *token.scopes]))
+    check_requested_scopes(ctx.world, app, mailbox,
+                           requested if resource_scopes(requested) else token.scopes)
     # Rotation: a fresh refresh token each time; the old one is not revoked.
     return token_response(ctx, realm, app, mailbox, requested, granted, None,
                           form.get("client_info") == "1", token.scopes)

@@ -471,8 +471,11 @@ def test_refresh_rotates_and_the_old_token_stays_valid(login, sandbox):
     assert second["refresh_token"] != first["refresh_token"]
     assert second["scope"] == "https://graph.microsoft.com/Calendars.ReadWrite openid profile"
     assert "nonce" not in claims_of(second["id_token"])
-    again = login.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    again = login.token(grant_type="refresh_token", refresh_token=first["refresh_token"],
+                        scope="openid offline_access")
     assert again.status_code == 200
+    assert set(again.json()["scope"].split()) == {"openid", "https://graph.microsoft.com/Calendars.ReadWrite",
+                                                  "User.Read"}
     events = requests.get(sandbox.graph_url + "/me", verify=sandbox.ca_path, timeout=10,
                           headers={"Authorization": "Bearer " + again.json()["access_token"]})
     assert events.status_code == 200
