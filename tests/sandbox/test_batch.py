@@ -4,6 +4,7 @@ import time
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 JSON = {"Content-Type": "application/json"}
 
@@ -212,3 +213,26 @@ def test_bodyless_write_item_rejects_the_batch_before_anything_runs(alice, sandb
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "Write request id : 2 does not contain Content-Type header or body."
     assert sandbox.world.stats[("GET /me", "alice@contoso.com")] == 0
+
+
+_json_scalars = st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=5)
+_json_values = st.recursive(_json_scalars, lambda inner: st.lists(inner, max_size=3)
+                            | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+_items = st.fixed_dictionaries({}, optional={
+    "id": st.sampled_from(["1", "2", "3"]) | _json_values,
+    "method": st.sampled_from(["GET", "post", "PATCH", "DELETE"]) | _json_values,
+    "url": st.sampled_from(["/me", "me/calendars", "/me/events?$top=x", "/$batch", "https://x.example/v1.0/me",
+                            "/me/calendars/%2F", ""]) | _json_values,
+    "headers": st.just({"Content-Type": "application/json"}) | _json_values,
+    "body": st.just({"name": "Fuzz"}) | _json_values,
+    "dependsOn": st.lists(st.sampled_from(["1", "2", "3"]), max_size=2) | _json_values,
+})
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.fixed_dictionaries({"requests": st.lists(_items, max_size=4) | _json_values}) | _json_values)
+def test_any_batch_body_is_answered_without_a_server_error(alice, payload):
+    response = alice.post("/$batch", json=payload)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 200:
+        assert all(item["status"] < 500 for item in response.json()["responses"]), response.text
