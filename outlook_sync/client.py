@@ -304,14 +304,14 @@ class GraphClient:
         if not self._in_flight.acquire(timeout=deadline.remaining() if deadline else None):
             raise BudgetExhausted("The run's time budget ran out waiting for a free request slot.")
         try:
-            self._check_budget()  # the token refresh or the wait for a slot may have used it up
+            # The token refresh or the wait for a slot may have used the budget up.
+            timeout = self._timeout_within_budget()
             with self._stats_lock:
                 self.stats[counted_as] += 1
             started = time.monotonic()
             try:
                 response = self._session.request(method, url, params=params, json=json, headers=headers,
-                                                 timeout=self._timeout_within_budget(), verify=self.verify,
-                                                 allow_redirects=False)
+                                                 timeout=timeout, verify=self.verify, allow_redirects=False)
             except requests.RequestException as exc:
                 _logger.debug("%s %s failed: %s", method, urlsplit(url).path, type(exc).__name__)
                 return exc
@@ -336,10 +336,13 @@ class GraphClient:
             raise BudgetExhausted("The run's time budget is used up; no further request was sent.")
 
     def _timeout_within_budget(self) -> tuple[float, float]:
+        """The ``(connect, read)`` timeouts, cut so no answer is awaited past the deadline."""
         connect, read = self.timeout
         if self.deadline is None:
             return connect, read
         left = self.deadline.remaining()
+        if left <= 0.0:
+            raise BudgetExhausted("The run's time budget is used up; no further request was sent.")
         return min(connect, left), min(read, left)
 
     def _absolute(self, url: str) -> str:

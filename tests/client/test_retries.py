@@ -3,6 +3,7 @@ jitter, replay safety, token refresh on 401, timeouts and the run budget."""
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -198,3 +199,15 @@ def test_a_new_deadline_gives_a_new_run(make_client, fake_clock):
 
     client.deadline = Deadline.after(60, clock=fake_clock)
     assert client.get_me()["mail"] == "alice@contoso.com"
+
+
+def test_the_read_timeout_is_cut_to_the_budget(make_client, add_fault):
+    add_fault(method="GET", path="/me", status=None, delay=2.0, times=1)
+    client = make_client(timeout=(2.0, 30.0), deadline=Deadline.after(0.5))
+    started = time.monotonic()
+
+    with pytest.raises(BudgetExhausted) as caught:
+        client.get_me()
+
+    assert time.monotonic() - started < 1.5
+    assert caught.value.last_error.code == "Timeout"
