@@ -53,17 +53,18 @@ WRITABLE = {"subject", "body", "start", "end", "isAllDay", "location", "location
             "reminderMinutesBeforeStart", "responseRequested", "allowNewTimeProposals",
             "hideAttendees", "isOnlineMeeting", "onlineMeetingProvider", "recurrence",
             "transactionId", "singleValueExtendedProperties"}
-# Writable in Graph's metadata but derived here: accepted and ignored. The
-# organizer of an event created in a mailbox is that mailbox; the original
-# zones follow start/end.
-IGNORED_ON_WRITE = {"organizer", "originalStartTimeZone", "originalEndTimeZone"}
-# Read-only: writing one is a 400 ErrorInvalidPropertySet (UNCONFIRMED that
-# Graph rejects rather than ignores every one of them; rejecting surfaces
-# clients that echo whole events back).
+# Accepted and ignored: properties Graph's metadata lists as writable that are
+# derived here (the organizer of an event created in a mailbox is that
+# mailbox; the original zones follow start/end), and the read-only ones.
+# Graph ignores read-only values in a body rather than failing: a PATCH with
+# iCalUId leaves it unchanged without an error (microsoft-graph-docs #4547),
+# and a whole fetched event PATCHed back fails only on a property the type
+# lacks (msgraph-sdk-java #391).
 READ_ONLY = {"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "iCalUId", "type",
              "seriesMasterId", "originalStart", "bodyPreview", "isOrganizer", "responseStatus",
              "isCancelled", "isDraft", "hasAttachments", "webLink", "onlineMeeting", "onlineMeetingUrl",
              "cancelledOccurrences", "exceptionOccurrences"}
+IGNORED_ON_WRITE = {"organizer", "originalStartTimeZone", "originalEndTimeZone"} | READ_ONLY
 # Read-only properties the meetings module may set on an attendee's copy.
 INTERNAL_WRITABLE = {"iCalUId", "organizer", "onlineMeeting", "responseStatus"}
 NAVIGATION = {"singleValueExtendedProperties", "multiValueExtendedProperties", "extensions",
@@ -334,12 +335,15 @@ def extended_properties(value: object) -> dict[str, str]:
         property_id = _string(item.get("id"), nullable=False)
         match = _EXTENDED_PROPERTY_ID.match(property_id)
         if match is None or match.group("type") not in EXTENDED_PROPERTY_TYPES:
-            # Codes from EWS's ResponseCodeType, which Graph passes through (UNCONFIRMED).
-            raise GraphError(400, "ErrorInvalidExtendedProperty",
-                             f"The extended property attribute combination is invalid: '{property_id}'.")
+            # Graph's answer to a malformed id (msgraph-sdk-dotnet #1807).
+            raise GraphError(400, "ErrorInvalidProperty",
+                             "PropertyId values may only be in one of the following formats: 'MapiPropertyType "
+                             "namespaceGuid Name propertyName', 'MapiPropertyType namespaceGuid Id propertyId' "
+                             "or 'MapiPropertyType propertyTag'.")
         raw = item.get("value")
         property_value = raw if isinstance(raw, str) else None
         if property_value is None or not _extended_value_ok(match.group("type"), property_value):
+            # EWS's ResponseCodeType name; that Graph passes it through is UNCONFIRMED.
             raise GraphError(400, "ErrorInvalidExtendedPropertyValue",
                              f"The extended property value '{raw}' is invalid for '{property_id}'.")
         properties[property_id] = property_value
@@ -415,8 +419,6 @@ def normalize_payload(payload: dict, *, internal: bool = False) -> dict:
             changes[name] = _NORMALIZERS[name](value)
         elif name in IGNORED_ON_WRITE:
             continue
-        elif name in READ_ONLY:
-            raise GraphError(400, "ErrorInvalidPropertySet", f"The property '{name}' is read-only and can't be set.")
         elif name in NAVIGATION:
             raise GraphError(501, "NotImplemented",
                              f"The sandbox does not support writing '{name}' inline with an event.")

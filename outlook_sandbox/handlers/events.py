@@ -201,8 +201,10 @@ def update_event(world: World, mailbox: Mailbox, event: StoredEvent, payload: di
     changes = eventdata.normalize_payload(payload, internal=internal)
     if "transactionId" in changes and changes["transactionId"] != event.transaction_id:
         # "can't change transactionId in a subsequent update" (event.md); the
-        # code is UNCONFIRMED.
-        raise GraphError(400, "ErrorInvalidPropertySet", "The property 'transactionId' can't be changed.")
+        # code and message are Graph's (davmail issue #484). Re-sending the
+        # same value is allowed (UNCONFIRMED).
+        raise GraphError(400, "ErrorInvalidRequest",
+                         "Your request can't be completed. ClientId/TransactionId is immutable and cannot be updated.")
     candidate = copy.deepcopy(event)
     _apply_changes(mailbox, candidate, changes)
     before, after = _snapshot(event), _snapshot(candidate)
