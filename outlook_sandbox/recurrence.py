@@ -40,6 +40,7 @@ from typing import Iterator
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule
+from dateutil.relativedelta import relativedelta
 
 from . import timezones
 from .errors import GraphError, invalid_request
@@ -236,13 +237,51 @@ def _rule(recurrence: dict, dtstart: datetime) -> rrule.rrule:
     return rrule.rrule(freq, **kwargs)
 
 
-def _series(master: StoredEvent) -> tuple[rrule.rrule, ZoneInfo]:
+_PERIOD_UNIT = {"daily": "days", "weekly": "weeks", "absoluteMonthly": "months", "relativeMonthly": "months",
+                "absoluteYearly": "years", "relativeYearly": "years"}
+
+
+def _skip_ahead(dtstart: datetime, recurrence: dict, bound: datetime) -> datetime:
+    """A later dtstart, a whole number of pattern periods on and at least one
+    period before ``bound``, so a window far into a long series is expanded
+    without walking every occurrence since the start. Moving by whole periods
+    keeps the pattern's phase (weeks counted from firstDayOfWeek, every n-th
+    month); numbered ranges count from the real start, so they never skip."""
+    if recurrence["range"]["type"] == "numbered" or bound <= dtstart:
+        return dtstart
+    interval = recurrence["pattern"]["interval"]
+    unit = _PERIOD_UNIT[recurrence["pattern"]["type"]]
+    if unit in ("days", "weeks"):
+        periods = (bound - dtstart).days // (interval * (7 if unit == "weeks" else 1))
+    elif unit == "months":
+        periods = ((bound.year - dtstart.year) * 12 + bound.month - dtstart.month) // interval
+    else:
+        periods = (bound.year - dtstart.year) // interval
+    if periods <= 1:
+        return dtstart
+    return dtstart + relativedelta(**{unit: (periods - 1) * interval})
+
+
+def _series(master: StoredEvent, not_before: datetime | None = None) -> tuple[rrule.rrule, ZoneInfo]:
+    """The series' rule over local wall-clock times, started late enough to
+    reach ``not_before`` (local) quickly, and its zone."""
     recurrence = master.data["recurrence"]
     zone = timezones.zone_for(recurrence["range"]["recurrenceTimeZone"])
     local_start = master.start.astimezone(zone)
     dtstart = datetime.combine(date.fromisoformat(recurrence["range"]["startDate"]),
                                local_start.time().replace(tzinfo=None))
+    if not_before is not None:
+        dtstart = _skip_ahead(dtstart, recurrence, not_before)
     return _rule(recurrence, dtstart), zone
+
+
+def _local(instant: datetime, zone: ZoneInfo, slack: timedelta) -> datetime | None:
+    """``instant`` as local wall-clock time plus ``slack``; None beyond what
+    datetime can hold (the bound is then no bound)."""
+    try:
+        return instant.astimezone(zone).replace(tzinfo=None) + slack
+    except OverflowError:
+        return None
 
 
 def pattern_starts(master: StoredEvent, after: datetime | None = None,
@@ -252,15 +291,19 @@ def pattern_starts(master: StoredEvent, after: datetime | None = None,
 
     With no bounds on a noEnd series this never ends: callers bound it.
     """
-    rule, zone = _series(master)
+    zone = timezones.zone_for(master.data["recurrence"]["range"]["recurrenceTimeZone"])
     # Local wall-clock bounds with a day of slack for the zone's offset.
-    local_after = (after.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)) if after else None
-    local_before = (before.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)) if before else None
+    local_after = _local(after, zone, -timedelta(days=1)) if after else None
+    local_before = _local(before, zone, timedelta(days=1)) if before else None
+    rule, zone = _series(master, local_after)
     iterator = rule.xafter(local_after, inc=True) if local_after else iter(rule)
     for local in iterator:
         if local_before and local > local_before:
             return
-        start = local.replace(tzinfo=zone).astimezone(UTC)
+        try:
+            start = local.replace(tzinfo=zone).astimezone(UTC)
+        except OverflowError:  # the last hours of year 9999 west of UTC
+            return
         if after and start < after:
             continue
         if before and start >= before:
@@ -311,7 +354,11 @@ def series_instances(mailbox: Mailbox, master: StoredEvent, window_start: dateti
     exceptions = exceptions_of(mailbox, master)
     duration = master.end - master.start
     found = []
-    for original in pattern_starts(master, window_start - duration, window_end):
+    try:
+        search_start = window_start - duration
+    except OverflowError:  # a window opening at year 1
+        search_start = window_start
+    for original in pattern_starts(master, search_start, window_end):
         if original in master.cancelled_occurrences or original in exceptions:
             continue
         if overlaps(original, original + duration, window_start, window_end):

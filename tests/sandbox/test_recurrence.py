@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import itertools
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from outlook_sandbox import recurrence
 from outlook_sandbox.errors import GraphError
@@ -218,6 +221,38 @@ def test_no_end_series_expands_only_the_window():
     starts = list(recurrence.pattern_starts(master, window_start, window_start + timedelta(days=3)))
     assert [s.strftime("%Y-%m-%d %H:%M") for s in starts] == ["2036-06-01 07:00", "2036-06-02 07:00",
                                                                "2036-06-03 07:00"]
+
+
+PATTERNS = [
+    {"type": "daily"},
+    {"type": "weekly", "daysOfWeek": ["monday", "thursday", "sunday"], "firstDayOfWeek": "monday"},
+    {"type": "weekly", "daysOfWeek": ["tuesday", "saturday"]},
+    {"type": "absoluteMonthly", "dayOfMonth": 31},
+    {"type": "relativeMonthly", "daysOfWeek": ["friday"], "index": "last"},
+    {"type": "absoluteYearly", "dayOfMonth": 29, "month": 2},
+    {"type": "relativeYearly", "daysOfWeek": ["monday", "tuesday"], "month": 9, "index": "second"},
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(pattern=st.sampled_from(PATTERNS), interval=st.integers(1, 4), offset_days=st.integers(0, 4000),
+       span_days=st.integers(1, 800), end_date=st.sampled_from([None, "2031-06-30"]))
+def test_window_expansion_matches_walking_the_series_from_its_start(pattern, interval, offset_days, span_days,
+                                                                    end_date):
+    range_ = {"type": "endDate", "endDate": end_date} if end_date else {"type": "noEnd"}
+    master = make_master({**pattern, "interval": interval}, range_, start="2026-01-07T09:00")
+    window_start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=offset_days)
+    window_end = window_start + timedelta(days=span_days)
+    walked = [s for s in itertools.takewhile(lambda s: s < window_end, recurrence.pattern_starts(master))
+              if s >= window_start]
+    assert list(recurrence.pattern_starts(master, window_start, window_end)) == walked
+
+
+def test_far_future_window_of_a_long_series_is_fast_and_holds_the_last_day_of_the_calendar():
+    master = make_master({"type": "daily", "interval": 1}, {"type": "noEnd"}, start="2026-01-05T09:00")
+    window_start = datetime(9999, 12, 30, tzinfo=UTC)
+    starts = list(recurrence.pattern_starts(master, window_start, datetime(9999, 12, 31, 23, 59, tzinfo=UTC)))
+    assert [s.date() for s in starts] == [date(9999, 12, 30), date(9999, 12, 31)]
 
 
 def test_numbered_count_is_from_the_series_start_not_the_window():
