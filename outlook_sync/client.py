@@ -16,7 +16,8 @@ call needs:
 - **how long**: a :class:`~outlook_sync.retry.Deadline` per run; once it passes,
   :class:`BudgetExhausted` is raised before anything more is sent;
 - **how many at once**: at most 4 requests in flight per mailbox (Outlook's
-  limit), shared by every client of that mailbox in the process;
+  limit; a ``$batch`` counts as the 4 items Graph runs of it at once), shared
+  by every client of that mailbox in the process;
 - **how it went**: ``client.stats`` counts every request sent by kind
   (``"GET events"``, ``"POST events"``, ``"delta"``, ``"batch"``...); re-sends are
   counted as ``"retry"``, so ``sum(client.stats.values())`` is the traffic.
@@ -56,6 +57,7 @@ GRAPH_URL = "https://graph.microsoft.com/v1.0"
 DEFAULT_PREFER = ('outlook.timezone="UTC"', 'IdType="ImmutableId"')
 MAX_IN_FLIGHT = 4  # Outlook's concurrent-request limit per app and mailbox
 BATCH_LIMIT = 20  # Graph's $batch maximum
+BATCH_PARALLEL_ITEMS = 4  # Outlook items of one batch that Graph runs at once
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 
 
@@ -159,18 +161,46 @@ class BatchResponse:
         return error_from_answer(self.status, self.headers, self.body, self.method, self.url)
 
 
-_semaphores_lock = threading.Lock()
-_mailbox_semaphores: dict[tuple[str, str], threading.BoundedSemaphore] = {}
+class InFlightLimit:
+    """At most ``limit`` requests of one mailbox in flight, counted in slots:
+    a plain request takes one, a ``$batch`` as many as Graph runs of it at
+    once (Outlook evaluates batch items one by one against the same limit)."""
+
+    def __init__(self, limit: int):
+        if limit < 1:
+            raise ValueError("the in-flight limit must be at least 1")
+        self.limit = limit
+        self._in_use = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, slots: int, timeout: float | None) -> int:
+        """Wait until ``slots`` (at most the limit) are free and take them;
+        returns how many were taken, 0 when ``timeout`` passed first."""
+        slots = max(1, min(slots, self.limit))
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._in_use + slots <= self.limit, timeout):
+                return 0
+            self._in_use += slots
+            return slots
+
+    def release(self, slots: int) -> None:
+        with self._changed:
+            self._in_use -= slots
+            self._changed.notify_all()
 
 
-def _mailbox_semaphore(base_url: str, mailbox: str | None, limit: int) -> threading.BoundedSemaphore:
-    """The process-wide in-flight limiter of one mailbox, so that several
+_limits_lock = threading.Lock()
+_mailbox_limits: dict[tuple[str, str], InFlightLimit] = {}
+
+
+def _mailbox_limit(base_url: str, mailbox: str | None, limit: int) -> InFlightLimit:
+    """The process-wide in-flight limit of one mailbox, so that several
     clients of the same account (threads, overlapping crons) share it."""
     if mailbox is None:
-        return threading.BoundedSemaphore(limit)
+        return InFlightLimit(limit)
     key = (urlsplit(base_url).netloc.lower(), mailbox.lower())
-    with _semaphores_lock:
-        return _mailbox_semaphores.setdefault(key, threading.BoundedSemaphore(limit))
+    with _limits_lock:
+        return _mailbox_limits.setdefault(key, InFlightLimit(limit))
 
 
 def event_path(event_id: str) -> str:
@@ -227,7 +257,7 @@ class GraphClient:
         self._token_provider = token_provider
         self._sleep = sleep
         self._session = session or requests.Session()
-        self._in_flight = _mailbox_semaphore(self.base_url, mailbox, max_in_flight)
+        self._in_flight = _mailbox_limit(self.base_url, mailbox, max_in_flight)
         self._stats_lock = threading.Lock()
         origin = urlsplit(self.base_url)
         self._origin = (origin.scheme, origin.netloc.lower())
@@ -249,7 +279,7 @@ class GraphClient:
 
     def request(self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None,
                 headers: Mapping[str, str] | None = None, prefer: Sequence[str] = (), kind: str | None = None,
-                idempotent: bool | None = None) -> GraphResponse:
+                idempotent: bool | None = None, slots: int = 1) -> GraphResponse:
         """Send one Graph request with auth, retries and the budget; return the
         answer or raise its typed :class:`~outlook_sync.errors.GraphError`.
 
@@ -260,6 +290,7 @@ class GraphClient:
         :param idempotent: whether a failed send may be replayed; by default
             GET, PUT, PATCH and DELETE are, POST is not. A 429 or a 401 is
             replayed regardless: Graph did not process the request.
+        :param slots: in-flight slots the request occupies (see :class:`InFlightLimit`).
         """
         method = method.upper()
         target = self._absolute(url)
@@ -271,7 +302,7 @@ class GraphClient:
         refreshed = False
         force_refresh = False
         while True:
-            outcome = self._send(method, target, params, json, send_headers, force_refresh, counted_as)
+            outcome = self._send(method, target, params, json, send_headers, force_refresh, counted_as, slots)
             force_refresh = False
             counted_as = "retry"  # every later send of this request is a re-send
             if isinstance(outcome, requests.Response):
@@ -295,13 +326,14 @@ class GraphClient:
                 raise error  # Graph wants a longer pause than a run should sit through
             self._pause(delay, error)
 
-    def _send(self, method: str, url: str, params, json, headers: dict, force_refresh: bool,
-              counted_as: str) -> requests.Response | requests.RequestException:
+    def _send(self, method: str, url: str, params, json, headers: dict, force_refresh: bool, counted_as: str,
+              slots: int) -> requests.Response | requests.RequestException:
         """One HTTP exchange inside the budget and the in-flight limit."""
         self._check_budget()
         headers = {**headers, "Authorization": "Bearer " + self._token_provider.get_token(force_refresh)}
         deadline = self.deadline
-        if not self._in_flight.acquire(timeout=deadline.remaining() if deadline else None):
+        taken = self._in_flight.acquire(slots, deadline.remaining() if deadline else None)
+        if not taken:
             raise BudgetExhausted("The run's time budget ran out waiting for a free request slot.")
         try:
             # The token refresh or the wait for a slot may have used the budget up.
@@ -320,7 +352,7 @@ class GraphClient:
                           response.headers.get("request-id"))
             return response
         finally:
-            self._in_flight.release()
+            self._in_flight.release(taken)
 
     def _pause(self, delay: float, error: GraphError) -> None:
         """Wait ``delay`` seconds before retrying after ``error``, unless the
@@ -512,7 +544,8 @@ class GraphClient:
         while True:
             payload = {"requests": [self._batch_item(str(i), requests_[i]) for i in pending]}
             body = self.request("POST", "/$batch", json=payload, kind="batch" if retry_number == 0 else "retry",
-                                idempotent=all(requests_[i].replayable for i in pending)).body or {}
+                                idempotent=all(requests_[i].replayable for i in pending),
+                                slots=min(len(pending), BATCH_PARALLEL_ITEMS)).body or {}
             answers = {str(item.get("id")): item for item in body.get("responses", [])}
             again: list[int] = []
             for i in pending:

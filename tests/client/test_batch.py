@@ -1,6 +1,8 @@
 """``$batch`` through the client: chunks of 20, per-item retries, input order."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from outlook_sync.client import BatchRequest
@@ -74,3 +76,22 @@ def test_budget_running_out_mid_batch_keeps_the_results_so_far(make_client, add_
     assert len(partial) == 22
     assert all(r.ok for r in partial[:20])
     assert partial[20].status == 429 and partial[21].ok
+
+
+def test_concurrent_batches_stay_within_the_mailbox_limit(make_client, add_fault):
+    # Graph runs 4 items of a batch at once: two batches in flight would be 8.
+    add_fault(method="GET", path="/me", status=None, delay=0.1, times=None)
+    client = make_client()
+    outcomes: list[list] = []
+
+    def run() -> None:
+        outcomes.append(client.batch([BatchRequest("GET", "/me")] * 8))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(outcomes) == 3 and all(r.ok for results in outcomes for r in results)
+    assert client.stats == {"batch": 3}  # no item was throttled, so nothing was re-sent
