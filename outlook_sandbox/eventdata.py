@@ -97,7 +97,8 @@ def _wrong_type(value: object, edm_type: str) -> GraphError:
         return GraphError(400, "RequestBodyRead",
                           f"An unexpected '{'StartObject' if isinstance(value, dict) else 'StartArray'}' "
                           f"node was found when reading from the JSON reader. A '{edm_type}' value was expected.")
-    return GraphError(400, "RequestBodyRead", f"Cannot convert the literal '{value}' to the expected type '{edm_type}'.")
+    return GraphError(400, "RequestBodyRead",
+                      f"Cannot convert the literal '{value}' to the expected type '{edm_type}'.")
 
 
 def _check_keys(value: dict, allowed: set[str], type_name: str) -> None:

@@ -427,7 +427,8 @@ def parse_expand(text: str) -> dict[str, str | None]:
             parts.append(text[start:position])
             start = position + 1
     if depth != 0:
-        raise GraphError(400, "BadRequest", f"Parsing OData Select and Expand failed: unbalanced parentheses in '{text}'.")
+        raise GraphError(400, "BadRequest",
+                         f"Parsing OData Select and Expand failed: unbalanced parentheses in '{text}'.")
     parts.append(text[start:])
     for part in parts:
         match = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*", part, re.DOTALL)
@@ -480,7 +481,7 @@ def parse_query(query: dict, properties: set[str], entity: str = "microsoft.grap
     options = {}
     for key, value in query.items():
         name = key.lower().lstrip("$")
-        if name in ("select", "filter", "orderby", "top", "skip", "count", "expand", "skiptoken"):
+        if name in ("select", "filter", "orderby", "top", "skip", "count", "expand"):
             options["$" + name] = value
     result = QueryOptions()
     if "$select" in options:
@@ -501,14 +502,7 @@ def parse_query(query: dict, properties: set[str], entity: str = "microsoft.grap
             raise GraphError(400, "BadRequest", f"The limit of '{MAX_PAGE_SIZE}' for Top query has been exceeded. "
                              f"The value from the incoming request is '{top}'.")
         result.top = top
-    skip = _non_negative_int(options, "$skip")
-    if skip is None and "$skiptoken" in options:
-        # The sandbox's own skip tokens are plain offsets ("skip-<n>").
-        match = re.fullmatch(r"skip-(\d+)", options["$skiptoken"])
-        if match is None:
-            raise GraphError(400, "BadRequest", f"Invalid value '{options['$skiptoken']}' for query option '$skiptoken'.")
-        skip = int(match.group(1))
-    result.skip = skip or 0
+    result.skip = _non_negative_int(options, "$skip") or 0
     if "$count" in options:
         if options["$count"].lower() not in ("true", "false"):
             raise GraphError(400, "BadRequest", f"Invalid value '{options['$count']}' for query option '$count'.")
@@ -528,7 +522,7 @@ def page(ctx, items: list, options: QueryOptions) -> tuple[list, str | None]:
     following = options.skip + size
     if size == 0 or following >= len(items):
         return chunk, None
-    query = [(k, v) for k, v in ctx.query.items() if k.lower().lstrip("$") not in ("skip", "skiptoken")]
+    query = [(k, v) for k, v in ctx.query.items() if k.lower().lstrip("$") != "skip"]
     query.append(("$skip", str(following)))
     path = ctx.raw_path.split("?", 1)[0]
     if path.lower().startswith("/v1.0"):
