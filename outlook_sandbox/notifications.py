@@ -319,7 +319,8 @@ def _notifier(world: World) -> _Notifier:
 
 
 def wait_idle(world: World, timeout: float = 10.0) -> bool:
-    """Block until no delivery is pending or in flight (retries included); False on timeout."""
+    """Block until no delivery is pending or in flight (retries included); False
+    on timeout. Never call it holding ``world.lock``: the worker needs it."""
     notifier = _notifiers.get(world)
     return notifier.wait_idle(timeout) if notifier else True
 

@@ -29,6 +29,8 @@ def _action_payload(ctx, action: str, allowed: set[str]) -> dict:
 
 def _respond(ctx, event_id: str, action: str):
     require_scope(ctx, "Calendars.ReadWrite")
+    # decline/tentativelyAccept also take proposedNewTime (UNCONFIRMED, reference
+    # §2.6): accepted and ignored, as the sandbox has no time-proposal flow.
     payload = _action_payload(ctx, action, {"comment", "sendResponse", "proposedNewTime"}
                               if action != "accept" else {"comment", "sendResponse"})
     if recurrence.find_occurrence(ctx.mailbox, event_id) is not None:
