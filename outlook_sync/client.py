@@ -377,12 +377,16 @@ class GraphClient:
             raise BudgetExhausted("The run's time budget is used up; no further request was sent.")
         return min(connect, left), min(read, left)
 
+    def _is_own_link(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return (parts.scheme, parts.netloc.lower()) == self._origin
+
     def _absolute(self, url: str) -> str:
         if not url.startswith(("https://", "http://")):
             return self.base_url + ("" if url.startswith("/") else "/") + url
-        parts = urlsplit(url)
-        if (parts.scheme, parts.netloc.lower()) != self._origin:
+        if not self._is_own_link(url):
             # Never hand the bearer token to another host, whatever a link says.
+            parts = urlsplit(url)
             raise ValueError(f"Refusing a link outside {self.base_url}: {parts.scheme}://{parts.netloc}")
         return url
 
@@ -498,7 +502,11 @@ class GraphClient:
         none); if Graph lost the link's sync state, start a fresh round from
         ``window`` once. Pages of a fresh round have ``fresh_round=True``: they
         list the whole window, so the caller matches by its bindings and must
-        not create duplicates."""
+        not create duplicates. A link to another host (the account moved
+        between the sandbox and Microsoft) is treated as lost too."""
+        if resume_link is not None and not self._is_own_link(resume_link):
+            _logger.warning("The stored delta link is not on %s; starting a fresh round", self.base_url)
+            resume_link = None
         if resume_link is None:
             yield from self.delta_round(window, page_size=page_size)
             return

@@ -109,6 +109,18 @@ def test_an_evicted_delta_token_restarts_a_fresh_round(make_client, five_events,
     assert sorted(_ids(restarted)) == sorted(e["id"] for e in five_events)
 
 
+def test_a_stored_link_to_another_host_starts_a_fresh_round(make_client, five_events):
+    client = make_client()
+    foreign = "https://graph.microsoft.com/v1.0/me/calendarView/delta?$deltatoken=abc"
+
+    with pytest.raises(ValueError):
+        list(client.delta_round(foreign))
+    pages = list(client.sync_delta(foreign, WINDOW))
+
+    assert pages[0].fresh_round and len(_ids(pages)) == 5
+    assert client.stats == {"delta": 1}
+
+
 def test_sync_delta_without_a_link_starts_from_the_window(make_client, five_events):
     client = make_client()
     pages = list(client.sync_delta(None, WINDOW))
