@@ -10,8 +10,8 @@ as Exchange's sync states are:
 - a delta token remembers the calendar, the window, the mailbox ``seq``
   high-water mark when the round was computed, and the ids that were then in
   the window (so the next round can tell which occurrences went away);
-- a skip token also holds the round's remaining items, frozen when the round
-  began, so paging neither loses nor repeats anything while the mailbox keeps
+- a skip token also holds the round's items, frozen when the round began,
+  and the offset of its page, so paging neither loses nor repeats anything while the mailbox keeps
   changing (those changes show up in the next round instead).
 
 States are kept per mailbox in a bounded cache, like Exchange's sync-state
@@ -54,8 +54,10 @@ class SyncState:
     generation: int
     seq: int  # mailbox.seq when the round's changes were computed
     seen: frozenset[str]  # ids that were in the window then
-    # Skip tokens only: the rest of the round, rendered when the round began.
-    remaining: list[dict] = field(default_factory=list)
+    # Skip tokens only: the whole round, rendered when it began (shared by all
+    # its skip tokens), and where the next page starts.
+    round_items: list[dict] = field(default_factory=list)
+    offset: int = 0
 
 
 @dataclass

@@ -285,22 +285,23 @@ def _page_size(ctx) -> tuple[int, bool]:
 
 
 def _delta_page(ctx, calendar_id: str, window_start: datetime, window_end: datetime, seq: int,
-                seen: frozenset[str], items: list[dict]):
-    """Answer one page of a round and register the token that follows it."""
+                seen: frozenset[str], items: list[dict], offset: int = 0):
+    """Answer the page of a round's ``items`` at ``offset`` and register the
+    token that follows it."""
     size, size_requested = _page_size(ctx)
     state = delta.SyncState(ctx.mailbox.id, calendar_id, window_start, window_end, 0, seq, seen)
     path = ctx.raw_path.split("?", 1)[0]
     if path.lower().startswith("/v1.0"):
         path = path[len("/v1.0"):]
     body = {"@odata.context": f"{ctx.base_url}/$metadata#Collection(event)"}
-    if len(items) > size:
-        state.remaining = items[size:]
+    if len(items) > offset + size:
+        state.round_items, state.offset = items, offset + size
         token = delta.issue(ctx.world, ctx.mailbox, state, skip=True)
         body["@odata.nextLink"] = f"{ctx.base_url}{path}?$skiptoken={token}"
     else:
         token = delta.issue(ctx.world, ctx.mailbox, state, skip=False)
         body["@odata.deltaLink"] = f"{ctx.base_url}{path}?$deltatoken={token}"
-    body["value"] = items[:size]
+    body["value"] = items[offset:offset + size]
     apply_preferences(ctx)
     applied = [p for p in [ctx.response_headers.get("Preference-Applied")] if p]
     if size_requested:
@@ -323,7 +324,7 @@ def _delta(ctx, calendar_id: str | None):
         if state.calendar_id != calendar.id:
             raise delta.invalid_token(skip_token, "$skipToken")
         return _delta_page(ctx, calendar.id, state.window_start, state.window_end, state.seq, state.seen,
-                           state.remaining)
+                           state.round_items, state.offset)
     if delta_token is not None:
         since = delta.resolve(ctx.world, ctx.mailbox, delta_token, skip=False)
         if since.calendar_id != calendar.id:
