@@ -143,6 +143,22 @@ def test_online_meeting_gets_a_teams_join_url(alice):
     assert patched["onlineMeeting"]["joinUrl"] == event["onlineMeeting"]["joinUrl"]
 
 
+def test_personal_account_gets_a_skype_meeting(graph_as):
+    carol = graph_as("carol@outlook.com")
+    event = create(carol, isOnlineMeeting=True)
+    assert event["onlineMeetingProvider"] == "skypeForConsumer"
+    assert event["onlineMeeting"]["joinUrl"].startswith("https://join.skype.com/")
+    assert event["webLink"].startswith("https://outlook.live.com/owa/")
+
+
+def test_body_preview_is_plain_text_cut_at_255(alice):
+    words = " ".join(f"word{i}" for i in range(100))
+    event = create(alice, body={"contentType": "html", "content": f"<div><p>{words}</p></div>"},
+                   categories=["Red category", "Odoo"])
+    assert len(event["bodyPreview"]) == 255 and words.startswith(event["bodyPreview"])
+    assert event["categories"] == ["Red category", "Odoo"]
+
+
 def test_change_key_and_etag_rotate_on_every_change(alice, sandbox):
     event = create(alice)
     sandbox.world.clock.advance(5)
