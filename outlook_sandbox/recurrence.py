@@ -239,6 +239,7 @@ def _rule(recurrence: dict, dtstart: datetime) -> rrule.rrule:
 
 _PERIOD_UNIT = {"daily": "days", "weekly": "weeks", "absoluteMonthly": "months", "relativeMonthly": "months",
                 "absoluteYearly": "years", "relativeYearly": "years"}
+_PERIOD_DAYS = {"days": 1, "weeks": 7, "months": 31, "years": 366}  # at least one period
 
 
 def _skip_ahead(dtstart: datetime, recurrence: dict, bound: datetime) -> datetime:
@@ -470,10 +471,12 @@ def _neighbour_starts(mailbox: Mailbox, occurrence: Occurrence) -> tuple[datetim
     master = occurrence.master
     exceptions = exceptions_of(mailbox, master)
     previous = following = None
-    # Look a year around the occurrence (enough for any daily..yearly interval
-    # Outlook lets a user create without the neighbours being far apart).
-    for original in pattern_starts(master, occurrence.original_start - timedelta(days=366 * 4),
-                                   occurrence.original_start + timedelta(days=366 * 4)):
+    # Four pattern periods either side: neighbours beyond that (behind a run of
+    # cancelled occurrences) set no boundary.
+    pattern = master.data["recurrence"]["pattern"]
+    span = timedelta(days=_PERIOD_DAYS[_PERIOD_UNIT[pattern["type"]]] * pattern["interval"] * 4)
+    for original in pattern_starts(master, _shifted(occurrence.original_start, -span),
+                                   _shifted(occurrence.original_start, span)):
         if original == occurrence.original_start or original in master.cancelled_occurrences:
             continue
         effective = exceptions[original].start if original in exceptions else original
@@ -483,6 +486,14 @@ def _neighbour_starts(mailbox: Mailbox, occurrence: Occurrence) -> tuple[datetim
             following = effective
             break
     return previous, following
+
+
+def _shifted(instant: datetime, delta: timedelta) -> datetime:
+    """``instant + delta``, held within what datetime can represent."""
+    try:
+        return instant + delta
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC) if delta > timedelta(0) else datetime.min.replace(tzinfo=UTC)
 
 
 def _check_boundaries(mailbox: Mailbox, occurrence: Occurrence, new_start: datetime) -> None:

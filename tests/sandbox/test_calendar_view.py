@@ -4,9 +4,10 @@ paging, $select and Prefer time zone, all-day events, and occurrences
 addressed by id (GET, PATCH into an exception, DELETE to cancel)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote
 
-import pytest
+from outlook_sandbox.recurrence import occurrence_id, parse_occurrence_id
 
 BRUSSELS_PREFER = {"Prefer": 'outlook.timezone="Europe/Brussels"'}
 
@@ -192,6 +193,24 @@ def test_moving_an_occurrence_onto_its_neighbour_is_rejected(alice):
     assert [e["type"] for e in _occurrences(alice)] == ["occurrence"] * 3
 
 
+def test_an_occurrence_may_move_within_the_days_between_its_neighbours(alice):
+    create(alice, "Weekly", "2026-03-02T09:00:00", "2026-03-02T10:00:00",
+           recurrence={"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+                       "range": {"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 3}})
+    first, second, _ = _occurrences(alice, end="2026-03-31T00:00:00Z")
+
+    def move(item, day):
+        return alice.patch(f"/me/events/{enc(item['id'])}",
+                           json={"start": {"dateTime": f"{day}T09:00:00", "timeZone": "Europe/Brussels"},
+                                 "end": {"dateTime": f"{day}T10:00:00", "timeZone": "Europe/Brussels"}})
+    assert move(second, "2026-03-15").status_code == 200  # the Sunday before the third Monday
+    assert move(first, "2026-03-15").status_code == 400  # past the (moved) second one
+    # Once the second is cancelled, the first may move up to the day before the third.
+    assert alice.delete(f"/me/events/{enc(second['id'])}").status_code == 204
+    assert move(first, "2026-03-16").status_code == 400
+    assert move(first, "2026-03-15").status_code == 200
+
+
 def test_delete_occurrence_and_exception_cancel_them(alice):
     master = create(alice, "Standup", "2026-03-02T09:00:00", "2026-03-02T09:15:00", recurrence=daily(3))
     first, second, third = _occurrences(alice)
@@ -206,10 +225,8 @@ def test_delete_occurrence_and_exception_cancel_them(alice):
 
 
 def test_occurrence_ids_off_the_pattern_are_not_found(alice):
-    from outlook_sandbox.recurrence import occurrence_id, parse_occurrence_id
     create(alice, "Standup", "2026-03-02T09:00:00", "2026-03-02T09:15:00", recurrence=daily(3))
     master_id, original = parse_occurrence_id(_occurrences(alice)[0]["id"])
-    from datetime import timedelta
     off = occurrence_id(master_id, original + timedelta(hours=1))
     assert alice.get(f"/me/events/{enc(off)}").json()["error"]["code"] == "ErrorItemNotFound"
     assert alice.delete(f"/me/events/{enc(off)}").status_code == 404
