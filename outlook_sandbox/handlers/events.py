@@ -101,14 +101,15 @@ def _apply_online_meeting(mailbox: Mailbox, event: StoredEvent, changes: dict) -
         # "once true, Graph initializes onlineMeeting; further changes ignored",
         # and the provider "cannot be changed once set" (event.md).
         return
+    if "onlineMeetingProvider" in changes:
+        data["onlineMeetingProvider"] = changes["onlineMeetingProvider"]
     if changes.get("isOnlineMeeting"):
         data["isOnlineMeeting"] = True
         if data["onlineMeeting"] is None:
-            # The mailbox's own provider; another requested one is ignored
+            # The mailbox's own provider; another requested one is replaced
             # (UNCONFIRMED: Graph may reject providers the calendar lacks).
+            # An attendee's copy arrives with the organizer's onlineMeeting.
             data["onlineMeetingProvider"], data["onlineMeeting"] = eventdata.new_online_meeting(mailbox)
-    elif "onlineMeetingProvider" in changes:
-        data["onlineMeetingProvider"] = changes["onlineMeetingProvider"]
 
 
 def _apply_recurrence(event: StoredEvent, value) -> None:

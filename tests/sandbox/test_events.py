@@ -440,3 +440,20 @@ def test_removing_the_recurrence_makes_a_single_instance(alice):
                                        "range": {"type": "noEnd", "startDate": "2026-12-01"}})
     single = alice.patch(f"/me/events/{enc(master['id'])}", json={"recurrence": None}).json()
     assert (single["type"], single["recurrence"]) == ("singleInstance", None)
+
+
+def test_attendee_copy_keeps_the_organizers_meeting_data(sandbox):
+    from outlook_sandbox.handlers.events import create_event
+    world = sandbox.world
+    bob = world.mailbox_by_address("bob@contoso.com")
+    meeting = {"joinUrl": "https://teams.microsoft.com/l/meetup-join/abc", "conferenceId": "1"}
+    with world.lock:
+        copy = create_event(world, bob, bob.default_calendar, {
+            **payload(), "iCalUId": "040000008200E00074C5B7101A82E00800000000FF",
+            "organizer": {"emailAddress": {"name": "Alice Martin", "address": "alice@contoso.com"}},
+            "isOnlineMeeting": True, "onlineMeetingProvider": "teamsForBusiness", "onlineMeeting": meeting},
+            organizer_copy=False)
+    assert (copy.is_organizer, copy.response_status["response"]) == (False, "notResponded")
+    assert copy.ical_uid == "040000008200E00074C5B7101A82E00800000000FF"
+    assert copy.data["organizer"]["emailAddress"]["address"] == "alice@contoso.com"
+    assert (copy.data["onlineMeetingProvider"], copy.data["onlineMeeting"]) == ("teamsForBusiness", meeting)
