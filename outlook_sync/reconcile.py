@@ -14,7 +14,10 @@ and the *base snapshot*). For each field group:
 
 ``start``, ``end`` and ``all_day`` form one group, so a merge can never produce
 an event that ends before it starts. ``odoo_ref`` and ``odoo_url`` belong to
-Odoo: its value always wins and Outlook edits to them are undone.
+Odoo: its value always wins and Outlook edits to them are undone. The
+``organizer`` belongs to Outlook once the event exists there (Graph cannot
+change it): Odoo edits to it are undone. Owned fields never count as a
+person's edit when deciding about deletions.
 
 Because only content is compared, a changeKey-only change (Outlook touches
 events when they are opened) is no change, and our own writes read back through
@@ -26,7 +29,8 @@ Deletions (the table of :meth:`Reconciler.decide`):
 * gone on one side, unchanged on the other -> delete on the other side;
 * gone on one side, edited on the other -> the edit wins: the event is
   created again on the side that deleted it (and the binding relinked);
-* present on one side only and never synced -> create it on the other side.
+* present on one side only and never created on the other (no id there, e.g.
+  new, or its create failed) -> create it on the other side.
 
 :class:`Decision` objects are plain data. The caller applies them (Outlook
 first, then Odoo together with the binding in one database transaction), then
@@ -54,6 +58,9 @@ FIELD_GROUPS: tuple[tuple[str, ...], ...] = (("all_day", "start", "end"),) + tup
 )
 #: Fields Odoo owns: they identify the Odoo record, so Outlook cannot change them.
 ODOO_OWNED_FIELDS = frozenset({"odoo_ref", "odoo_url"})
+#: Fields Outlook owns once the event exists there: Graph cannot change a meeting's organizer.
+OUTLOOK_OWNED_FIELDS = frozenset({"organizer"})
+_OWNED_FIELDS = ODOO_OWNED_FIELDS | OUTLOOK_OWNED_FIELDS
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
@@ -387,18 +394,20 @@ class Reconciler:
 
         if odoo is None and outlook is None:
             return Decision(**common, forget=True)
+        # A side with no id was never created (or its create failed): create it.
+        # A side whose id is gone was deleted: delete the other one, unless it was edited.
         if outlook is None:
             assert isinstance(odoo, OdooItem)
-            common.update(graph_id=None, change_key="")
-            if base is not None and not _edited(odoo.event, base, Side.ODOO):
+            if binding.graph_id is not None and base is not None and not _edited(odoo.event, base):
                 return Decision(**common, odoo_op=Op.DELETE, forget=True)
+            common.update(graph_id=None, change_key="")
             transaction_id = binding.transaction_id or uuid.uuid4().hex
             return Decision(**common, outlook_op=Op.CREATE, merged=odoo.event,
                             outlook_fields=frozenset(EVENT_FIELDS), transaction_id=transaction_id)
         if odoo is None:
-            common.update(odoo_ref=None)
-            if base is not None and not _edited(outlook.event, base, Side.OUTLOOK):
+            if binding.odoo_ref is not None and base is not None and not _edited(outlook.event, base):
                 return Decision(**common, outlook_op=Op.DELETE, forget=True)
+            common.update(odoo_ref=None)
             return Decision(**common, odoo_op=Op.CREATE, merged=outlook.event, odoo_fields=frozenset(EVENT_FIELDS))
 
         merged, conflicts = self._merge(base, odoo, outlook)
@@ -420,6 +429,8 @@ class Reconciler:
         for group in FIELD_GROUPS:
             if ODOO_OWNED_FIELDS.intersection(group):
                 chosen = odoo.event
+            elif OUTLOOK_OWNED_FIELDS.intersection(group):
+                chosen = outlook.event
             else:
                 odoo_changed = base is None or not _group_equal(group, odoo.event, base)
                 outlook_changed = base is None or not _group_equal(group, outlook.event, base)
@@ -477,19 +488,27 @@ class Reconciler:
         return binding
 
     def fail(self, decision: Decision, error: str) -> Binding:
-        """Record that applying ``decision`` failed; the base is kept, the binding marked pending.
+        """Record that applying ``decision`` failed and mark the binding pending.
 
-        The ids stored are those the pair has now, so the next run sees the same
-        situation; an Outlook create keeps its ``transaction_id`` for the retry.
+        The next run then sees the same situation and decides again:
+
+        * an update keeps the old base;
+        * a delete keeps the old ids (the caller must report the gone side as
+          deleted again, e.g. after a 404);
+        * a create stores the event it tried to create as the base and keeps its
+          ``transaction_id``: if the create did reach Outlook (a lost response),
+          the event is relinked by our reference and compared with what we sent,
+          so edits made to it meanwhile are not mistaken for conflicts.
         """
         previous = decision.previous
+        creating = Op.CREATE in (decision.odoo_op, decision.outlook_op)
         binding = Binding(
             key=decision.key,
-            odoo_ref=decision.odoo_ref,
-            graph_id=decision.graph_id,
+            odoo_ref=previous.odoo_ref if decision.forget and previous else decision.odoo_ref,
+            graph_id=previous.graph_id if decision.forget and previous else decision.graph_id,
             ical_uid=decision.ical_uid,
             change_key=decision.change_key,
-            base=previous.base if previous else None,
+            base=decision.merged if creating else (previous.base if previous else None),
             pending=decision.summary,
             transaction_id=decision.transaction_id or (previous.transaction_id if previous else ""),
             attempts=(previous.attempts if previous else 0) + 1,
@@ -513,12 +532,16 @@ def _group_values(group: tuple[str, ...], event: Event) -> tuple:
     return tuple(getattr(event, name) for name in group)
 
 
-def _edited(event: Event, base: Event, side: Side) -> bool:
-    """Whether ``side`` changed ``event`` since ``base`` (Outlook cannot change Odoo-owned fields)."""
+def _edited(event: Event, base: Event) -> bool:
+    """Whether a person changed ``event`` since ``base``.
+
+    Owned fields do not count: Odoo stamps its reference on a new record
+    itself, and neither side can really change the other's fields.
+    """
     return any(
         not _group_equal(group, event, base)
         for group in FIELD_GROUPS
-        if side is Side.ODOO or not ODOO_OWNED_FIELDS.intersection(group)
+        if not _OWNED_FIELDS.intersection(group)
     )
 
 

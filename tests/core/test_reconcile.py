@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from outlook_sync.mapping import event_from_graph, event_to_graph
-from outlook_sync.model import Attendee, Event
+from outlook_sync.model import Attendee, Event, Person
 from outlook_sync.reconcile import (
     Binding,
     ConflictPolicy,
@@ -193,7 +193,8 @@ def test_failed_create_keeps_its_transaction_id_for_the_retry():
     reconciler = Reconciler(InMemoryBindingStore())
     first = only(reconciler.plan([odoo(ref="calendar.event,1")], []))
     failed = reconciler.fail(first, "timeout")
-    assert failed.pending and failed.attempts == 1 and failed.last_error == "timeout" and failed.base is None
+    assert failed.pending and failed.attempts == 1 and failed.last_error == "timeout"
+    assert failed.graph_id is None and failed.base == BASE  # what we tried to create
     retry = only(reconciler.plan([odoo(ref="calendar.event,1")], []))
     assert retry.outlook_op is Op.CREATE and retry.transaction_id == first.transaction_id
     assert reconciler.fail(retry, "timeout again").attempts == 2
@@ -229,6 +230,24 @@ def test_unbound_outlook_event_carrying_our_reference_is_relinked():
     assert reconciler.commit(decision).graph_id == "G7"
 
 
+def test_edits_to_an_event_whose_create_reply_was_lost_are_merged_not_conflicted():
+    reconciler = Reconciler(InMemoryBindingStore())
+    create = only(reconciler.plan([odoo(minutes=1)], []))
+    reconciler.fail(create, "reply lost")  # ... but the event exists in Outlook as G7
+    decision = only(reconciler.plan([odoo(BASE.replace(location="Room 9"), 9)],
+                                    [outlook(BASE.replace(subject="Edited in Outlook"), 5, graph_id="G7")]))
+    assert decision.relinked and decision.conflicts == ()
+    assert (decision.merged.subject, decision.merged.location) == ("Edited in Outlook", "Room 9")
+
+
+def test_failed_delete_is_retried():
+    reconciler = synced()
+    decision = only(reconciler.plan([odoo()], [], outlook_deleted=["G1"]))
+    assert decision.odoo_op is Op.DELETE
+    assert reconciler.fail(decision, "locked").graph_id == "G1"
+    assert only(reconciler.plan([odoo()], [], outlook_deleted=["G1"])).odoo_op is Op.DELETE
+
+
 def test_unbound_pair_without_any_binding_is_paired_not_duplicated():
     reconciler = Reconciler(InMemoryBindingStore())
     decision = only(reconciler.plan([odoo()], [outlook(graph_id="G7")]))
@@ -261,3 +280,11 @@ def test_store_refuses_two_bindings_for_one_event():
         store.save(Binding(key="c", graph_id="g"))
     store.save(Binding(key="a", odoo_ref="r2", graph_id="g"))
     assert store.by_odoo_ref("r") is None and store.by_odoo_ref("r2").key == "a"
+
+
+def test_outlook_keeps_the_organizer():
+    decision = only(synced().plan([odoo(BASE.replace(organizer=Person("someone@else.org")), 5)], []))
+    assert (decision.odoo_op, decision.outlook_op) == (Op.UPDATE, Op.NONE)
+    assert decision.odoo_fields == {"organizer"} and decision.merged.organizer is None
+    decision = only(synced().plan([], [outlook(BASE.replace(organizer=Person("Boss@Corp.com")), 5)]))
+    assert decision.odoo_fields == {"organizer"} and decision.merged.organizer.email == "boss@corp.com"
