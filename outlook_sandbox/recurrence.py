@@ -42,9 +42,9 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule
 from dateutil.relativedelta import relativedelta
 
-from . import timezones
+from . import odata, timezones
 from .errors import GraphError, invalid_request
-from .eventdata import event_to_json
+from .eventdata import PROPERTIES, event_to_json
 from .store import Mailbox, StoredEvent
 
 UTC = timezone.utc
@@ -434,11 +434,12 @@ def find_occurrence(mailbox: Mailbox, event_id: str) -> Occurrence | None:
     return Occurrence(event_id, master, original, original, original + (master.end - master.start))
 
 
-def occurrence_json(ctx, mailbox: Mailbox, occurrence: Occurrence, select: list[str] | None = None) -> dict:
+def occurrence_json(ctx, mailbox: Mailbox, occurrence: Occurrence, select: list[str] | None = None,
+                    expand: dict[str, str | None] | None = None) -> dict:
     """An occurrence or exception rendered as Graph shows it: an occurrence is
     its master's JSON with the instance's id, type, times and iCalUId."""
     if occurrence.exception is not None:
-        return event_to_json(ctx, mailbox, occurrence.exception, select=select)
+        return event_to_json(ctx, mailbox, occurrence.exception, select=select, expand=expand)
     master = occurrence.master
     overrides = {
         "id": occurrence.id,
@@ -451,19 +452,22 @@ def occurrence_json(ctx, mailbox: Mailbox, occurrence: Occurrence, select: list[
         "start": occurrence.start,
         "end": occurrence.end,
     }
-    return event_to_json(ctx, mailbox, master, select=select, overrides=overrides)
+    # Occurrences carry their master's extended properties.
+    return event_to_json(ctx, mailbox, master, select=select, overrides=overrides, expand=expand)
 
 
-def _select(ctx) -> list[str] | None:
-    raw = ctx.query.get("$select")
-    return [s.strip() for s in raw.split(",") if s.strip()] if raw else None
+def _options(ctx) -> odata.QueryOptions:
+    """The ``$select`` and ``$expand`` of a request for one item."""
+    return odata.parse_query({k: v for k, v in ctx.query.items() if k.lower().lstrip("$") in ("select", "expand")},
+                             PROPERTIES)
 
 
 def get_occurrence_json(ctx, event_id: str) -> dict | None:
     occurrence = find_occurrence(ctx.mailbox, event_id)
     if occurrence is None:
         return None
-    return occurrence_json(ctx, ctx.mailbox, occurrence, _select(ctx))
+    options = _options(ctx)
+    return occurrence_json(ctx, ctx.mailbox, occurrence, options.select, options.expand)
 
 
 def _neighbour_starts(mailbox: Mailbox, occurrence: Occurrence) -> tuple[datetime | None, datetime | None]:
@@ -534,7 +538,8 @@ def patch_occurrence(ctx, event_id: str, payload: dict) -> dict | None:
         if occurrence.exception is None:
             del mailbox.events[exception.id]  # nothing is written when the body is invalid
         raise
-    return occurrence_json(ctx, mailbox, find_occurrence(mailbox, event_id), _select(ctx))
+    options = _options(ctx)
+    return occurrence_json(ctx, mailbox, find_occurrence(mailbox, event_id), options.select, options.expand)
 
 
 def _exception_deleted(mailbox: Mailbox, event_id: str, change_type: str) -> None:

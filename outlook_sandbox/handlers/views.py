@@ -131,13 +131,14 @@ def window_entries(mailbox: Mailbox, calendar_id: str, window_start: datetime, w
     return entries
 
 
-def render(ctx, mailbox: Mailbox, entry: ViewEntry, select: list[str] | None = None) -> dict:
+def render(ctx, mailbox: Mailbox, entry: ViewEntry, select: list[str] | None = None,
+           expand: dict[str, str | None] | None = None) -> dict:
     if entry.occurrence is not None:
-        return occurrence_json(ctx, mailbox, entry.occurrence, select)
+        return occurrence_json(ctx, mailbox, entry.occurrence, select, expand)
     if entry.kind == "seriesMaster":
-        return event_to_json(ctx, mailbox, entry.event, select=select,
+        return event_to_json(ctx, mailbox, entry.event, select=select, expand=expand,
                              overrides={"start": entry.start, "end": entry.end})
-    return event_to_json(ctx, mailbox, entry.event, select=select)
+    return event_to_json(ctx, mailbox, entry.event, select=select, expand=expand)
 
 
 def _collection(ctx, mailbox: Mailbox, entries: list[ViewEntry], context: str):
@@ -153,7 +154,7 @@ def _collection(ctx, mailbox: Mailbox, entries: list[ViewEntry], context: str):
     body = {"@odata.context": context}
     if options.count:
         body["@odata.count"] = len(entries)
-    body["value"] = [render(ctx, mailbox, e, options.select) for e in chunk]
+    body["value"] = [render(ctx, mailbox, e, options.select, options.expand) for e in chunk]
     if next_link:
         body["@odata.nextLink"] = next_link
     apply_preferences(ctx)

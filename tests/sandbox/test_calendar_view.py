@@ -267,3 +267,15 @@ def test_master_lists_cancelled_and_exception_occurrences_on_request(alice):
     assert selected["cancelledOccurrences"] == [f"OID.{master['id']}.2026-03-02"]
     assert [(e["id"], e["type"], e["subject"]) for e in selected["exceptionOccurrences"]] == \
         [(second["id"], "exception", "Special")]
+
+
+def test_occurrences_expand_their_masters_extended_properties(alice):
+    prop_id = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name OdooId"
+    create(alice, "Standup", "2026-03-02T09:00:00", "2026-03-02T09:15:00", recurrence=daily(2),
+           singleValueExtendedProperties=[{"id": prop_id, "value": "42"}])
+    expand = f"singleValueExtendedProperties($filter=id eq '{prop_id}')"
+    items = view(alice, "2026-03-01T00:00:00Z", "2026-03-05T00:00:00Z", **{"$expand": expand})["value"]
+    assert [item["singleValueExtendedProperties"] for item in items] == [[{"id": prop_id, "value": "42"}]] * 2
+    one = alice.get(f"/me/events/{enc(items[0]['id'])}?$expand={quote(expand)}").json()
+    assert one["singleValueExtendedProperties"] == [{"id": prop_id, "value": "42"}]
+    assert "singleValueExtendedProperties" not in alice.get(f"/me/events/{enc(items[0]['id'])}").json()
