@@ -212,6 +212,8 @@ class SandboxApp:
                 with self.world.lock:
                     status, rbody, rheaders, ctype = route.handler(ctx, **params)
             result = status, rbody, {**ctx.response_headers, **rheaders}, ctype
+            if client_request_id:
+                result[2].setdefault("client-request-id", client_request_id)
         except GraphError as err:
             err.headers = {**{k: v for k, v in ctx.response_headers.items() if k == "X-Sandbox-Delay"},
                            **err.headers}

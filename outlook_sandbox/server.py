@@ -14,11 +14,17 @@ import tempfile
 import threading
 from pathlib import Path
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import SandboxApp
 from .store import World
 from .tls import SandboxTLS
+
+
+class _KeepAliveHandler(WSGIRequestHandler):
+    # HTTP/1.1 keeps connections open, as Graph does: without it every request
+    # pays a new TLS handshake and benchmarks measure the emulator, not the client.
+    protocol_version = "HTTP/1.1"
 
 
 class SandboxServer:
@@ -38,8 +44,10 @@ class SandboxServer:
         self.tls = SandboxTLS(state_dir, hostnames=tuple(h for h in (*hostnames, public_host) if h))
         self.host = host
         self.public_host = public_host or ("localhost" if host in ("0.0.0.0", "::") else host)
-        self._https = make_server(host, port, self.app, threaded=True, ssl_context=self.tls.server_context())
-        self._http = make_server(host, http_port, self.app, threaded=True) if http_port is not None else None
+        self._https = make_server(host, port, self.app, threaded=True, request_handler=_KeepAliveHandler,
+                                  ssl_context=self.tls.server_context())
+        self._http = (make_server(host, http_port, self.app, threaded=True, request_handler=_KeepAliveHandler)
+                      if http_port is not None else None)
         self._threads: list[threading.Thread] = []
         if seed:
             from .seed import load_seed_data

@@ -203,6 +203,7 @@ class World:
 
     def reset(self) -> None:
         with self.lock:
+            self.clock.offset = timedelta(0)
             self.tenants: dict[str, Tenant] = {}
             self.apps: dict[str, AppRegistration] = {}
             self.mailboxes: dict[str, Mailbox] = {}  # by id

@@ -579,9 +579,14 @@ class GraphClient:
             url = self._absolute(url)[len(self.base_url):]
         headers = {"Prefer": ", ".join(self.prefer), **item.headers}
         entry: dict[str, Any] = {"id": item_id, "method": item.method.upper(), "url": url}
-        if item.body is not None:
+        body = item.body
+        if body is None and entry["method"] in ("POST", "PATCH", "PUT"):
+            # Graph refuses the whole batch when a write item has no body and
+            # Content-Type (e.g. a bodiless cancel or decline).
+            body = {}
+        if body is not None:
             headers.setdefault("Content-Type", "application/json")
-            entry["body"] = item.body
+            entry["body"] = body
         entry["headers"] = headers
         return entry
 
