@@ -279,3 +279,20 @@ def test_occurrences_expand_their_masters_extended_properties(alice):
     one = alice.get(f"/me/events/{enc(items[0]['id'])}?$expand={quote(expand)}").json()
     assert one["singleValueExtendedProperties"] == [{"id": prop_id, "value": "42"}]
     assert "singleValueExtendedProperties" not in alice.get(f"/me/events/{enc(items[0]['id'])}").json()
+
+
+def test_changing_the_series_time_drops_its_exceptions_and_cancellations(alice):
+    master = create(alice, "Standup", "2026-03-02T09:00:00", "2026-03-02T09:15:00", recurrence=daily(3))
+    first, second, _ = _occurrences(alice)
+    alice.delete(f"/me/events/{enc(first['id'])}")
+    alice.patch(f"/me/events/{enc(second['id'])}", json={"subject": "Special"})
+    alice.patch(f"/me/events/{enc(master['id'])}", json={"subject": "Renamed"})
+    assert [e["subject"] for e in _occurrences(alice)] == ["Special", "Renamed"]  # kept on other edits
+    moved = alice.patch(f"/me/events/{enc(master['id'])}",
+                        json={"start": {"dateTime": "2026-03-02T10:00:00", "timeZone": "Europe/Brussels"},
+                              "end": {"dateTime": "2026-03-02T10:15:00", "timeZone": "Europe/Brussels"}})
+    assert moved.status_code == 200
+    assert [(e["type"], e["subject"], e["start"]["dateTime"][:16]) for e in _occurrences(alice)] == [
+        ("occurrence", "Renamed", "2026-03-02T10:00"), ("occurrence", "Renamed", "2026-03-03T10:00"),
+        ("occurrence", "Renamed", "2026-03-04T10:00")]
+    assert alice.get(f"/me/events/{enc(second['id'])}").status_code == 404
