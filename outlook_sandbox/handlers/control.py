@@ -397,3 +397,19 @@ def forget_consents(ctx):
     with ctx.world.lock:
         ctx.world.consents.clear()
     return reply(204)
+
+
+# -- delta tokens (outlook_sandbox.delta) -----------------------------------------------
+
+
+@control_route("POST", "/delta/evict")
+def evict_delta_tokens(ctx):
+    """``{"mailbox": addr?}``: every outstanding delta/skip token of the mailbox (all
+    mailboxes when omitted) answers 410 SyncStateNotFound from now on."""
+    from ..delta import evict_tokens
+    spec = ctx.json() if ctx.body else {}
+    with ctx.world.lock:
+        mailbox = None
+        if spec.get("mailbox") is not None:
+            mailbox = _mailbox_or_404(ctx, str(spec["mailbox"]))
+        return reply(200, {"evicted": evict_tokens(ctx.world, mailbox)})

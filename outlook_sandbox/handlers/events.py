@@ -211,8 +211,13 @@ def update_event(world: World, mailbox: Mailbox, event: StoredEvent, payload: di
     before, after = _snapshot(event), _snapshot(candidate)
     changed = {name for name in after if after[name] != before[name]}
     vars(event).update(vars(candidate))
-    if before["type"] == "seriesMaster" and event.type != "seriesMaster":
+    if before["type"] == "seriesMaster" and (event.type != "seriesMaster"
+                                             or changed & {"recurrence", "start", "end"}):
+        # A series that stops recurring, or whose pattern or times change,
+        # loses its exceptions and cancelled occurrences, as Outlook warns it
+        # will (UNCONFIRMED for Graph).
         _delete_exceptions(world, mailbox, event)
+        event.cancelled_occurrences.clear()
     # Exchange saves (and re-stamps) the item even when no value changed.
     world.record_change(mailbox, event, "updated")
     meetings.after_update(world, mailbox, event, changed - {"type"})
