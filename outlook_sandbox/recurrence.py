@@ -27,6 +27,11 @@ Called by handlers/events.py:
   updates an exception) and ``delete_occurrence(ctx, event_id) -> bool``
   (cancels one occurrence): each answers None/False when ``event_id`` is not
   an occurrence id, so the caller can answer 404.
+- ``series_extras(...)`` (from eventdata's serializer): a master's
+  ``cancelledOccurrences`` / ``exceptionOccurrences`` when asked for.
+
+An exception deleted through the events module (its id is a stored event
+there) is turned into a cancellation by a ``world.change_listeners`` entry.
 """
 from __future__ import annotations
 
