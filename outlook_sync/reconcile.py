@@ -424,6 +424,8 @@ class Reconciler:
         )
 
     def _merge(self, base: Event | None, odoo: OdooItem, outlook: OutlookItem) -> tuple[Event, list[Conflict]]:
+        if base is not None and odoo.event == base and outlook.event == base:
+            return base, []  # the common case, without field-by-field work
         values = {}
         conflicts = []
         for group in FIELD_GROUPS:
@@ -546,6 +548,8 @@ def _edited(event: Event, base: Event) -> bool:
 
 
 def _differing_fields(merged: Event, current: Event) -> frozenset[str]:
+    if merged == current:
+        return frozenset()
     names: set[str] = set()
     for group in FIELD_GROUPS:
         if not _group_equal(group, merged, current):
