@@ -178,7 +178,7 @@ def event_from_graph(payload: Any, *, default_time_zone: str = FALLBACK_TIME_ZON
         end=end_day if all_day else end,
         time_zone=time_zone,
         all_day=all_day,
-        location=_text((payload.get("location") or {}).get("displayName") if isinstance(payload.get("location"), dict) else None),
+        location=_text(location.get("displayName")) if isinstance(location := payload.get("location"), dict) else "",
         online_meeting_url=_meeting_url(payload, properties),
         attendees=_attendees(payload.get("attendees"), warnings),
         organizer=_person(payload.get("organizer")),
@@ -308,7 +308,7 @@ def _modified_occurrences(value: Any, warnings: list[str]) -> tuple[datetime, ..
         original = item.get("originalStart") if isinstance(item, dict) else None
         moment = _parse_graph_datetime(original, "UTC")
         if moment is None:
-            warnings.append(f"exception occurrence without a readable originalStart ignored")
+            warnings.append(f"exception occurrence without a readable originalStart ignored: {original!r}")
         else:
             moments.append(moment)
     return tuple(moments)

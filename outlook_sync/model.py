@@ -27,7 +27,7 @@ tell apart (zones with the same Windows id, bodies with the same visible text).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timezone
 from enum import StrEnum
 from typing import Any

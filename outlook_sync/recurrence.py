@@ -45,7 +45,8 @@ _DAY_TO_RRULE = dict(zip(GRAPH_DAYS, RRULE_DAYS))
 _RRULE_TO_DAY = dict(zip(RRULE_DAYS, GRAPH_DAYS))
 _INDEX_TO_SETPOS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 _SETPOS_TO_INDEX = {position: index for index, position in _INDEX_TO_SETPOS.items()}
-_PATTERN_TYPES = ("daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly")
+_FREQ_BY_PATTERN = {"daily": "DAILY", "weekly": "WEEKLY", "absoluteMonthly": "MONTHLY", "relativeMonthly": "MONTHLY",
+                     "absoluteYearly": "YEARLY", "relativeYearly": "YEARLY"}
 _GRAPH_NULL_DATE = "0001-01-01"
 _SUPPORTED_PARTS = frozenset({"FREQ", "INTERVAL", "BYMONTH", "BYMONTHDAY", "BYDAY", "BYSETPOS", "COUNT", "UNTIL", "WKST"})
 
@@ -82,12 +83,11 @@ def recurrence_from_graph(
 
 def _pattern_to_rrule(pattern: dict, range_: Any, start_local: datetime, warnings: list[str]) -> str | None:
     kind = pattern.get("type")
-    if kind not in _PATTERN_TYPES:
+    if kind not in _FREQ_BY_PATTERN:
         warnings.append(f"unknown recurrence pattern type {kind!r}; recurrence ignored")
         return None
     interval = _positive_int(pattern.get("interval"), 1, "interval", warnings)
-    parts: dict[str, str] = {"FREQ": {"d": "DAILY", "w": "WEEKLY"}.get(kind[0], "MONTHLY" if "Monthly" in kind else "YEARLY"),
-                             "INTERVAL": str(interval)}
+    parts: dict[str, str] = {"FREQ": _FREQ_BY_PATTERN[kind], "INTERVAL": str(interval)}
     start_day = GRAPH_DAYS[start_local.weekday()]
     if kind in ("absoluteYearly", "relativeYearly"):
         month = pattern.get("month")
