@@ -58,6 +58,7 @@ class SyncState:
     # its skip tokens), and where the next page starts.
     round_items: list[dict] = field(default_factory=list)
     offset: int = 0
+    page_size: int = 0  # the round's odata.maxpagesize (0: none asked for)
 
 
 @dataclass

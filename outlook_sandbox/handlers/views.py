@@ -277,20 +277,25 @@ def _round(ctx, calendar_id: str, window_start: datetime, window_end: datetime,
     return items, current
 
 
-def _page_size(ctx) -> tuple[int, bool]:
-    """``Prefer: odata.maxpagesize`` when it is a positive integer, else the default."""
+def _requested_page_size(ctx) -> int:
+    """``Prefer: odata.maxpagesize`` when it is a positive integer, else 0."""
     wanted = (ctx.prefer.get("odata.maxpagesize") or "").strip()
-    if wanted.isdigit() and int(wanted) > 0:
-        return int(wanted), True
-    return DELTA_PAGE_SIZE, False
+    return int(wanted) if wanted.isdigit() else 0
 
 
 def _delta_page(ctx, calendar_id: str, window_start: datetime, window_end: datetime, seq: int,
-                seen: frozenset[str], items: list[dict], offset: int = 0):
+                seen: frozenset[str], items: list[dict], offset: int = 0, round_page_size: int = 0):
     """Answer the page of a round's ``items`` at ``offset`` and register the
-    token that follows it."""
-    size, size_requested = _page_size(ctx)
-    state = delta.SyncState(ctx.mailbox.id, calendar_id, window_start, window_end, 0, seq, seen)
+    token that follows it.
+
+    A nextLink followed without the Prefer header keeps the page size the
+    round began with, as the SDKs' page iterators expect (UNCONFIRMED whether
+    Graph keeps it or falls back to its default).
+    """
+    requested = _requested_page_size(ctx) or round_page_size
+    size = requested or DELTA_PAGE_SIZE
+    state = delta.SyncState(ctx.mailbox.id, calendar_id, window_start, window_end, 0, seq, seen,
+                            page_size=requested)
     path = ctx.raw_path.split("?", 1)[0]
     if path.lower().startswith("/v1.0"):
         path = path[len("/v1.0"):]
@@ -305,7 +310,7 @@ def _delta_page(ctx, calendar_id: str, window_start: datetime, window_end: datet
     body["value"] = items[offset:offset + size]
     apply_preferences(ctx)
     applied = [p for p in [ctx.response_headers.get("Preference-Applied")] if p]
-    if size_requested:
+    if requested:
         applied.append(f"odata.maxpagesize={size}")
     applied.append("odata.track-changes")
     return reply(200, body, {"Preference-Applied": ", ".join(applied)})
@@ -325,7 +330,7 @@ def _delta(ctx, calendar_id: str | None):
         if state.calendar_id != calendar.id:
             raise delta.invalid_token(skip_token, "$skipToken")
         return _delta_page(ctx, calendar.id, state.window_start, state.window_end, state.seq, state.seen,
-                           state.round_items, state.offset)
+                           state.round_items, state.offset, state.page_size)
     if delta_token is not None:
         since = delta.resolve(ctx.world, ctx.mailbox, delta_token, skip=False)
         if since.calendar_id != calendar.id:

@@ -4,6 +4,8 @@ incremental rounds after create/update/delete/move-out/cancel, @removed,
 replays of an old deltaLink, 410 after eviction and 400 for bad tokens."""
 from __future__ import annotations
 
+import asyncio
+from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -261,3 +263,61 @@ def test_prefer_time_zone_applies_to_items_and_stubs(alice):
     assert 'outlook.timezone="Europe/Brussels"' in applied and "odata.maxpagesize=5" in applied
     assert {item["start"]["dateTime"][11:16] for item in response.json()["value"]} == {"09:00"}
     assert {item["start"]["timeZone"] for item in response.json()["value"]} == {"Europe/Brussels"}
+
+
+def test_graph_sdk_reads_recurrence_and_delta_rounds(sandbox):
+    """Microsoft's msgraph-sdk creates a series, pages a delta round by
+    maxpagesize and follows the deltaLink, deserializing every item."""
+    pytest.importorskip("msgraph", reason="msgraph-sdk is in requirements-test.txt")
+    from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+    from msgraph.generated.models.day_of_week import DayOfWeek
+    from msgraph.generated.models.event import Event
+    from msgraph.generated.models.event_type import EventType
+    from msgraph.generated.models.patterned_recurrence import PatternedRecurrence
+    from msgraph.generated.models.recurrence_pattern import RecurrencePattern
+    from msgraph.generated.models.recurrence_pattern_type import RecurrencePatternType
+    from msgraph.generated.models.recurrence_range import RecurrenceRange
+    from msgraph.generated.models.recurrence_range_type import RecurrenceRangeType
+    from msgraph.generated.users.item.calendar_view.delta.delta_request_builder import DeltaRequestBuilder
+
+    from tests.sandbox.test_msgraph_sdk import sdk_client
+
+    def when(value: str) -> DateTimeTimeZone:
+        return DateTimeTimeZone(date_time=value, time_zone="Romance Standard Time")
+
+    async def scenario():
+        client, http = sdk_client(sandbox, "alice@contoso.com")
+        async with http:
+            series = await client.me.events.post(Event(
+                subject="Weekly", start=when("2026-03-02T09:00:00"), end=when("2026-03-02T10:00:00"),
+                recurrence=PatternedRecurrence(
+                    pattern=RecurrencePattern(type=RecurrencePatternType.Weekly, interval=1,
+                                              days_of_week=[DayOfWeek.Monday]),
+                    range=RecurrenceRange(type=RecurrenceRangeType.Numbered, start_date=date(2026, 3, 2),
+                                          number_of_occurrences=3))))
+            single = await client.me.events.post(Event(subject="Once", start=when("2026-03-04T09:00:00"),
+                                                       end=when("2026-03-04T10:00:00")))
+            config = DeltaRequestBuilder.DeltaRequestBuilderGetRequestConfiguration(
+                query_parameters=DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(
+                    start_date_time="2026-03-01T00:00:00Z", end_date_time="2026-04-01T00:00:00Z"))
+            config.headers.add("Prefer", "odata.maxpagesize=2")
+            page = await client.me.calendar_view.delta.get(request_configuration=config)
+            items, pages = list(page.value), 1
+            while page.odata_next_link:
+                page = await client.me.calendar_view.delta.with_url(page.odata_next_link).get()
+                items += page.value
+                pages += 1
+            await client.me.events.by_event_id(single.id).delete()
+            following = await client.me.calendar_view.delta.with_url(page.odata_delta_link).get()
+        return series, single, items, pages, following
+
+    series, single, items, pages, following = asyncio.run(scenario())
+    assert series.recurrence.range.end_date == date(1, 1, 1)
+    assert series.recurrence.range.recurrence_time_zone == "Romance Standard Time"
+    assert pages == 3  # 2 + 2 + 1: the round keeps its page size on nextLinks sent without Prefer
+    assert sorted(item.type.value for item in items) == ["occurrence"] * 3 + ["seriesMaster", "singleInstance"]
+    master = next(item for item in items if item.type == EventType.SeriesMaster)
+    assert master.recurrence.pattern.days_of_week == [DayOfWeek.Monday]
+    assert {item.series_master_id for item in items if item.type == EventType.Occurrence} == {series.id}
+    assert [(item.id, item.additional_data.get("@removed")) for item in following.value] == \
+        [(single.id, {"reason": "deleted"})]
