@@ -151,7 +151,9 @@ def event_from_graph(payload: Any, *, default_time_zone: str = FALLBACK_TIME_ZON
         warnings.append(f"event ends before it starts ({end.isoformat()} < {start.isoformat()}); using its start")
         end = start
 
-    all_day = bool(payload.get("isAllDay"))
+    all_day = payload.get("isAllDay") is True
+    if not isinstance(payload.get("isAllDay"), (bool, type(None))):
+        warnings.append(f"isAllDay {payload.get('isAllDay')!r} is not a boolean; treating the event as timed")
     if all_day:
         start_day, end_day = _all_day_dates(start, end, time_zone, warnings)
 
@@ -185,7 +187,7 @@ def event_from_graph(payload: Any, *, default_time_zone: str = FALLBACK_TIME_ZON
         show_as=_enum(ShowAs, payload.get("showAs"), ShowAs.BUSY, "showAs", warnings),
         sensitivity=_enum(Sensitivity, payload.get("sensitivity"), Sensitivity.NORMAL, "sensitivity", warnings),
         reminder_minutes=_reminder(payload, warnings),
-        categories=tuple(_text(category) for category in payload.get("categories") or () if _text(category)),
+        categories=_categories(payload.get("categories"), warnings),
         recurrence=recurrence,
         odoo_url=odoo_url,
         odoo_ref=properties.get(ODOO_REF_PROPERTY_ID.lower(), ""),
@@ -241,6 +243,8 @@ def _all_day_dates(start: datetime, end: datetime, time_zone: str, warnings: lis
 
 def _body_from_graph(body: Any, warnings: list[str]) -> tuple[str, str]:
     if not isinstance(body, dict):
+        if body is not None:
+            warnings.append(f"body {body!r} is not an itemBody; ignored")
         return "", ""
     content = _text(body.get("content"))
     kind = str(body.get("contentType") or "html").lower()
@@ -328,18 +332,28 @@ def _cancelled_dates(value: Any, warnings: list[str]) -> tuple[date, ...]:
 def _enum(kind: Any, value: Any, default: Any, label: str, warnings: list[str]) -> Any:
     if value is None:
         return default
-    try:
-        return kind(value)
-    except ValueError:
-        by_lower = {member.value.lower(): member for member in kind}
-        if str(value).lower() in by_lower:
-            return by_lower[str(value).lower()]
-        warnings.append(f"unknown {label} {value!r}; using {default.value!r}")
-        return default
+    by_lower = {member.value.lower(): member for member in kind}
+    if isinstance(value, str) and value.lower() in by_lower:
+        return by_lower[value.lower()]
+    warnings.append(f"unknown {label} {value!r}; using {default.value!r}")
+    return default
+
+
+def _categories(value: Any, warnings: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        warnings.append(f"categories {value!r} is not a list; ignored")
+        return ()
+    categories = tuple(category for category in value if isinstance(category, str) and category)
+    if len(categories) != len(value):
+        warnings.append(f"categories that are not names ignored: {value!r}")
+    return categories
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
+    """Graph strings; anything else (a damaged payload) reads as empty."""
+    return value if isinstance(value, str) else ""
 
 
 # --------------------------------------------------------------------------- Event -> Graph

@@ -129,6 +129,8 @@ def _range_to_parts(range_: Any, parts: dict[str, str], warnings: list[str]) -> 
         return
     kind = range_.get("type")
     count = range_.get("numberOfOccurrences")
+    if isinstance(count, bool):
+        count = None
     end_date = _graph_date(range_.get("endDate"))
     if kind not in ("numbered", "endDate", "noEnd"):
         warnings.append(f"unknown recurrence range type {kind!r}; inferring it from the other fields")
@@ -447,7 +449,7 @@ def _int_list(value: str | None, name: str, warnings: list[str]) -> list[int]:
 
 def _positive_int(value: Any, default: int | None, name: str, warnings: list[str]) -> Any:
     try:
-        number = int(value)
+        number = 0 if isinstance(value, bool) else int(value)
     except (TypeError, ValueError):
         number = 0
     if number >= 1:

@@ -48,8 +48,7 @@ def is_iana_name(name: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=4096)
-def resolve_time_zone(name: str | None, fallback: str = FALLBACK_TIME_ZONE) -> tuple[str, str | None]:
+def resolve_time_zone(name: object, fallback: str = FALLBACK_TIME_ZONE) -> tuple[str, str | None]:
     """Map a Graph zone name (Windows or IANA) to an IANA name.
 
     Returns ``(iana_name, warning)``; ``warning`` is ``None`` when the name was
@@ -60,6 +59,13 @@ def resolve_time_zone(name: str | None, fallback: str = FALLBACK_TIME_ZONE) -> t
     >>> resolve_time_zone("tzone://Microsoft/Custom")[0]
     'UTC'
     """
+    if name is not None and not isinstance(name, str):
+        name = repr(name)  # garbage from a payload: reported below as an unknown zone
+    return _resolve(name, fallback)
+
+
+@lru_cache(maxsize=4096)
+def _resolve(name: str | None, fallback: str) -> tuple[str, str | None]:
     if not is_iana_name(fallback):
         fallback = FALLBACK_TIME_ZONE
     if not name:
@@ -69,9 +75,9 @@ def resolve_time_zone(name: str | None, fallback: str = FALLBACK_TIME_ZONE) -> t
     # IANA first: "UTC" is both a Windows id and an IANA name, and Prefer may echo IANA names.
     if is_iana_name(name):
         return name, None
-    windows_name = _WINDOWS_BY_LOWER_NAME.get(name.lower())
-    if windows_name is not None and is_iana_name(win_tz[windows_name]):
-        return win_tz[windows_name], None
+    windows_id = _WINDOWS_BY_LOWER_NAME.get(name.lower())
+    if windows_id is not None and is_iana_name(win_tz[windows_id]):
+        return win_tz[windows_id], None
     if name == CUSTOM_TIME_ZONE:
         return fallback, f"custom Outlook time zone {name!r} has no known rules; using {fallback}"
     return fallback, f"unknown time zone {name!r}; using {fallback}"

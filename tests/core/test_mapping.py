@@ -354,3 +354,32 @@ def test_missing_optional_fields_give_defaults_without_warnings():
 def test_case_variants_of_enumerations_are_understood():
     event, warnings = event_from_graph({"start": START, "end": END, "showAs": "Busy", "sensitivity": "Private"})
     assert warnings == [] and event.sensitivity is Sensitivity.PRIVATE
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 40) | st.text(max_size=12)
+    | st.sampled_from(["2024-07-01T10:00:00.0000000", "0001-01-01", "UTC", "Romance Standard Time", "weekly", "last"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["dateTime", "timeZone", "type", "interval", "daysOfWeek", "index", "month", "dayOfMonth",
+                         "numberOfOccurrences", "endDate", "startDate", "pattern", "range", "address", "emailAddress",
+                         "status", "response", "content", "contentType", "id", "value", "displayName"]),
+        children, max_size=4),
+    max_leaves=12,
+)
+VALID = as_graph_response(event_to_graph(RICH))
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(sorted(VALID)), json_values, max_size=5))
+def test_any_damage_to_a_payload_gives_an_event_or_a_mapping_error(changes):
+    try:
+        event, warnings = event_from_graph({**VALID, **changes})
+    except MappingError:
+        return
+    assert isinstance(event, Event) and all(isinstance(warning, str) for warning in warnings)
+    event_to_graph(event)  # whatever was read can be written back
