@@ -1,2 +1,4 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-# Skeleton stage: models, controllers and wizards are added by later work.
+from . import controllers
+from . import models
+from .hooks import pre_init_hook

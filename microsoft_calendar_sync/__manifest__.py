@@ -9,7 +9,10 @@
     "website": "https://github.com/outlook-calendar-sync/microsoft_calendar_sync",
     "license": "LGPL-3",
     "development_status": "Alpha",
-    "depends": ["calendar"],
+    "depends": ["base_setup", "mail", "calendar"],
+    # Odoo's own Outlook modules answer the same sign-in callback
+    # (/microsoft_account/authentication): never both at once.
+    "excludes": ["microsoft_calendar", "microsoft_account"],
     # Odoo 19 checks these as PEP 508 requirements by *distribution* name
     # (importlib.metadata), not by import name: "outlook-calendar-sync" is the
     # distribution of the repository's setup.py (packages outlook_sync and
@@ -17,8 +20,22 @@
     "external_dependencies": {
         "python": ["msal>=1.31", "outlook-calendar-sync"],
     },
-    # Security files go first once the addon has models.
-    "data": [],
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "views/res_config_settings_views.xml",
+        "views/microsoft_calendar_account_views.xml",
+        "views/templates.xml",
+    ],
+    "assets": {
+        "web.assets_backend": [
+            "microsoft_calendar_sync/static/src/outlook_button/*",
+        ],
+        "web.assets_tests": [
+            "microsoft_calendar_sync/static/tests/tours/*",
+        ],
+    },
+    "pre_init_hook": "pre_init_hook",
     "installable": True,
     "application": False,
 }

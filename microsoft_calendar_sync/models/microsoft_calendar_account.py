@@ -1,0 +1,291 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""One Outlook connection per Odoo user.
+
+The MSAL token cache is the account's secret: it is readable by
+administrators only (``groups``), never by its owner, never sent to the
+browser, never logged. Users read their own account's health through
+:meth:`_mcs_status` and change it through the ``action_*`` methods, which check
+who is asking before they act with sudo.
+"""
+
+import logging
+import warnings
+
+from outlook_sync.auth import discover_mailbox
+from outlook_sync.errors import OutlookSyncError, ReauthenticationRequired
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..utils.explain import explain_sign_in_error
+
+_logger = logging.getLogger(__name__)
+
+# MSAL recommends response_mode=form_post for every auth-code flow. Here the
+# answer must come back as a top-level GET: Odoo's session cookie is
+# SameSite=Lax, so a cross-site form POST from Microsoft would arrive without
+# the session that the state is bound to.
+warnings.filterwarnings("ignore", message=r"response_mode='form_post' is recommended", category=UserWarning)
+
+STATES = [
+    ("not_connected", "Not connected"),
+    ("connected", "Connected"),
+    ("syncing", "Synchronizing"),
+    ("paused", "Paused"),
+    ("needs_reauth", "Needs re-authentication"),
+    ("error", "Error"),
+]
+# Fields whose value is a secret: never in a log line, never readable but by administrators.
+SECRET_FIELDS = ("token_cache", "home_account_id")
+
+
+class MicrosoftCalendarAccount(models.Model):
+    _name = "microsoft.calendar.account"
+    _description = "Outlook Calendar Account"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "user_id"
+    _rec_name = "user_id"
+
+    user_id = fields.Many2one(
+        "res.users", string="User", required=True, ondelete="cascade", index=True, readonly=True)
+    mailbox = fields.Char(
+        "Mailbox", readonly=True, copy=False,
+        help="The address of the Outlook mailbox connected to this user.")
+    mailbox_display_name = fields.Char("Mailbox name", readonly=True, copy=False)
+    tenant_id = fields.Char("Tenant ID", readonly=True, copy=False)
+    microsoft_user_id = fields.Char("Microsoft user ID", readonly=True, copy=False)
+    home_account_id = fields.Char(copy=False, readonly=True, groups="base.group_system", prefetch=False)
+    token_cache = fields.Text(
+        "Token cache", copy=False, readonly=True, groups="base.group_system", prefetch=False,
+        help="MSAL's serialized token cache (access and refresh tokens). Secret.")
+    state = fields.Selection(STATES, default="not_connected", required=True, readonly=True, index=True,
+                             tracking=True)
+    connected_on = fields.Datetime(readonly=True, copy=False)
+    last_sync = fields.Datetime("Last synchronization", readonly=True, copy=False)
+    last_check = fields.Datetime(
+        "Last connection check", readonly=True, copy=False,
+        help="When Odoo last refreshed the access token and read the mailbox from Microsoft.")
+    last_error = fields.Text("Last error", readonly=True, copy=False)
+    first_sync_policy = fields.Selection(
+        [("window", "Every event of the sync window"), ("future", "Future events only")],
+        default="window", required=True,
+        help="What the first synchronization brings over in each direction.")
+
+    _user_uniq = models.Constraint("UNIQUE (user_id)", "Each user has one Outlook account.")
+    _mailbox_uniq = models.UniqueIndex(
+        "(lower(mailbox)) WHERE mailbox IS NOT NULL",
+        "This Outlook mailbox is already connected to another Odoo user. A mailbox can be connected "
+        "to one Odoo user only.",
+    )
+
+    # ------------------------------------------------------------------------
+    # ACCESS
+    # ------------------------------------------------------------------------
+
+    def _mcs_check_may_manage(self):
+        """The owner or an Outlook Calendar Sync manager may act on the account."""
+        is_manager = self.env.user.has_group("microsoft_calendar_sync.group_microsoft_calendar_sync_manager")
+        for account in self:
+            if account.user_id != self.env.user and not is_manager:
+                raise AccessError(self.env._("You can only manage your own Outlook connection."))
+
+    @api.model
+    def _mcs_for_user(self, user, create=False):
+        """The account of ``user`` (sudo), created when asked."""
+        account = self.sudo().search([("user_id", "=", user.id)], limit=1)
+        if not account and create:
+            account = self.sudo().create({"user_id": user.id})
+        return account
+
+    # ------------------------------------------------------------------------
+    # STATUS (what the Outlook button shows)
+    # ------------------------------------------------------------------------
+
+    @api.model
+    def _mcs_status(self, user=None):
+        user = user or self.env.user
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        account = self._mcs_for_user(user)
+        state = account.state if account else "not_connected"
+        return {
+            "enabled": settings.enabled,
+            "configured": settings.configured,
+            "is_admin": user.has_group("base.group_system"),
+            "state": state,
+            "mailbox": account.mailbox or "",
+            "last_sync": fields.Datetime.to_string(account.last_sync) if account.last_sync else False,
+            "last_check": fields.Datetime.to_string(account.last_check) if account.last_check else False,
+            "last_error": account.last_error or "",
+        }
+
+    # ------------------------------------------------------------------------
+    # CONNECT (called by the controller after Microsoft's redirect)
+    # ------------------------------------------------------------------------
+
+    @api.model
+    def _mcs_check_mailbox(self, user, address):
+        """Raise UserError when ``user`` may not connect the mailbox ``address``."""
+        _ = self.env._
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        normalized = (address or "").strip().lower()
+        if not normalized:
+            raise UserError(_("Microsoft did not say which mailbox you signed in with; try again."))
+        if not settings.allow_other_mailbox and normalized != (user.email or "").strip().lower():
+            raise UserError(_(
+                "You signed in to Microsoft as %(mailbox)s, but your e-mail address in Odoo is %(email)s. "
+                "Sign in with the Microsoft account of %(email)s, or ask your administrator to change your "
+                "e-mail address or to allow any mailbox address in the Outlook Calendar settings.",
+                mailbox=address, email=user.email or _("(none)")))
+        other = self.sudo().search_count(
+            [("user_id", "!=", user.id), ("mailbox", "=", normalized)], limit=1)
+        if other:
+            raise UserError(_(
+                "The Outlook mailbox %(mailbox)s is already connected to another Odoo user. A mailbox can be "
+                "connected to one Odoo user only: ask your administrator to disconnect it there first.",
+                mailbox=address))
+
+    @api.model
+    def _mcs_connect(self, user, signin, signed_in):
+        """Finish a sign-in: read ``/me``, check the rules, store the tokens.
+
+        :param signin: the :class:`~outlook_sync.auth.MicrosoftSignIn` that
+            redeemed the code (its cache holds the new tokens).
+        :param signed_in: the :class:`~outlook_sync.auth.SignedInAccount`.
+        """
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        with settings.graph_client(signin) as client:
+            mailbox = discover_mailbox(client)
+        self._mcs_check_mailbox(user, mailbox.address)
+        account = self._mcs_for_user(user, create=True)
+        account.write({
+            "mailbox": mailbox.address.strip().lower(),
+            "mailbox_display_name": mailbox.display_name,
+            "microsoft_user_id": mailbox.id,
+            "tenant_id": signed_in.tenant_id,
+            "home_account_id": signed_in.home_account_id,
+            "token_cache": signin.serialize_cache(),
+            "state": "connected",
+            "connected_on": fields.Datetime.now(),
+            "last_check": fields.Datetime.now(),
+            "last_error": False,
+        })
+        account._mcs_close_reauth_activities()
+        # The first synchronization belongs to the sync engine (not part of this
+        # version); the account is left "connected" for it to pick up.
+        _logger.info("Outlook account of user %s connected", user.id)
+        return account
+
+    # ------------------------------------------------------------------------
+    # TOKENS
+    # ------------------------------------------------------------------------
+
+    def _mcs_sign_in(self):
+        """A :class:`~outlook_sync.auth.MicrosoftSignIn` over this account's cache."""
+        self.ensure_one()
+        account = self.sudo()
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        return settings.sign_in(token_cache=account.token_cache or None,
+                                home_account_id=account.home_account_id or None)
+
+    def _mcs_save_cache(self, signin):
+        """Store MSAL's cache when a refresh rotated the tokens."""
+        if signin.cache_changed:
+            self.sudo().token_cache = signin.serialize_cache()
+
+    def _mcs_mark_needs_reauth(self, error):
+        """The refresh token is gone: forget it, say so on the account and tell the user."""
+        self.ensure_one()
+        title, explanation, next_step = explain_sign_in_error(self.env, error)
+        message = f"{explanation} {next_step}"
+        self.sudo().write({"state": "needs_reauth", "token_cache": False, "last_error": message})
+        _logger.info("Outlook account of user %s needs re-authentication (%s)", self.user_id.id,
+                     getattr(error, "error", type(error).__name__))
+        self._mcs_notify_user(title, message, "warning")
+        self._mcs_schedule_reauth_activity(message)
+
+    def _mcs_notify_user(self, title, message, kind):
+        self.user_id._bus_send("simple_notification", {
+            "type": kind, "title": title, "message": message, "sticky": kind != "success"})
+
+    def _mcs_schedule_reauth_activity(self, note):
+        account = self.sudo()
+        todo = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        if account.activity_ids.filtered(lambda a: a.user_id == account.user_id and a.summary == self._mcs_reauth_summary()):
+            return
+        account.activity_schedule(
+            activity_type_id=todo.id if todo else False,
+            summary=self._mcs_reauth_summary(), note=note, user_id=account.user_id.id)
+
+    def _mcs_reauth_summary(self):
+        return self.env._("Reconnect your Outlook calendar")
+
+    def _mcs_close_reauth_activities(self):
+        activities = self.sudo().activity_ids.filtered(lambda a: a.summary == self._mcs_reauth_summary())
+        activities.unlink()
+
+    def _mcs_check_connection(self):
+        """Refresh the access token through MSAL's cache and read ``/me``.
+
+        Returns the mailbox address. Marks the account "needs re-authentication"
+        when the refresh token is expired or revoked, "error" on other failures.
+        """
+        self.ensure_one()
+        signin = self._mcs_sign_in()
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        try:
+            with settings.graph_client(signin, mailbox=self.mailbox) as client:
+                mailbox = discover_mailbox(client)
+        except ReauthenticationRequired as error:
+            self._mcs_mark_needs_reauth(error)
+            return False
+        except OutlookSyncError as error:
+            self._mcs_save_cache(signin)
+            title, explanation, _next = explain_sign_in_error(self.env, error)
+            self.sudo().last_error = f"{title}: {explanation}"
+            _logger.info("Outlook connection check of user %s failed (%s)", self.user_id.id, type(error).__name__)
+            return False
+        self._mcs_save_cache(signin)
+        values = {"last_check": fields.Datetime.now(), "last_error": False}
+        if self.state == "error":
+            values["state"] = "connected"
+        self.sudo().write(values)
+        return mailbox.address
+
+    # ------------------------------------------------------------------------
+    # ACTIONS (the Outlook button's menu)
+    # ------------------------------------------------------------------------
+
+    def action_sync_now(self):
+        """For now: check the connection (token refresh and ``/me``); event
+        synchronization itself is not part of this version."""
+        self._mcs_check_may_manage()
+        _ = self.env._
+        for account in self.sudo():
+            if account.state not in ("connected", "error", "syncing"):
+                raise UserError(_("Connect your Outlook calendar first."))
+            address = account._mcs_check_connection()
+            if address:
+                return {"type": "success", "message": _(
+                    "Connection checked: Microsoft answered for %(mailbox)s. Events are not synchronized yet "
+                    "by this version of the module.", mailbox=address)}
+            return {"type": "warning", "message": account.last_error or _("The connection check failed.")}
+        return {}
+
+    def action_pause(self):
+        self._mcs_check_may_manage()
+        self.sudo().filtered(lambda a: a.state in ("connected", "syncing", "error")).state = "paused"
+
+    def action_resume(self):
+        self._mcs_check_may_manage()
+        self.sudo().filtered(lambda a: a.state == "paused").state = "connected"
+
+    def action_disconnect(self):
+        """Forget the tokens; the account stays, not connected (Odoo's events are untouched)."""
+        self._mcs_check_may_manage()
+        accounts = self.sudo()
+        accounts.write({
+            "state": "not_connected", "token_cache": False, "home_account_id": False, "mailbox": False,
+            "mailbox_display_name": False, "microsoft_user_id": False, "tenant_id": False,
+            "last_error": False, "connected_on": False,
+        })
+        accounts._mcs_close_reauth_activities()

@@ -1,0 +1,89 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import os
+import re
+from urllib.parse import urlsplit
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from .microsoft_calendar_config import CALLBACK_PATH, DEFAULTS, redirect_uri_warning
+
+_TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    mcs_enabled = fields.Boolean(
+        "Outlook Calendar", config_parameter="microsoft_calendar_sync.enabled",
+        help="Let users connect their Outlook calendar from the Calendar app.")
+    mcs_client_id = fields.Char(
+        "Client ID", config_parameter="microsoft_calendar_sync.client_id",
+        help="The Application (client) ID of the application registered in Microsoft Entra ID.")
+    mcs_client_secret = fields.Char(
+        "Client Secret", config_parameter="microsoft_calendar_sync.client_secret",
+        groups="base.group_system",
+        help="The Value of a client secret of that application (not its Secret ID).")
+    mcs_tenant = fields.Char(
+        "Tenant", config_parameter="microsoft_calendar_sync.tenant", default=DEFAULTS["tenant"],
+        help="common (work, school and personal accounts), organizations, consumers, "
+        "or your directory's tenant ID or domain for a single-tenant application.")
+    mcs_redirect_uri = fields.Char("Redirect URI", compute="_compute_mcs_redirect_uri")
+    mcs_redirect_uri_warning = fields.Char(compute="_compute_mcs_redirect_uri")
+    mcs_use_sandbox = fields.Boolean(
+        "Use the Outlook sandbox", config_parameter="microsoft_calendar_sync.use_sandbox",
+        help="Talk to a local Outlook sandbox (outlook-sandbox) instead of Microsoft, to try the "
+        "module without a Microsoft tenant.")
+    mcs_login_url = fields.Char(
+        "Sign-in URL", config_parameter="microsoft_calendar_sync.login_url",
+        help="The sandbox's identity platform, e.g. https://localhost:8443")
+    mcs_graph_url = fields.Char(
+        "Graph URL", config_parameter="microsoft_calendar_sync.graph_url",
+        help="The sandbox's Graph root, e.g. https://localhost:8443/v1.0")
+    mcs_ca_file = fields.Char(
+        "CA file", config_parameter="microsoft_calendar_sync.ca_file",
+        help="Path, on the Odoo server, of the sandbox's CA certificate (ca.pem).")
+    mcs_sync_days_back = fields.Integer(
+        "Days back", config_parameter="microsoft_calendar_sync.sync_days_back",
+        default=DEFAULTS["sync_days_back"], help="Synchronize events that start up to this many days ago.")
+    mcs_sync_days_forward = fields.Integer(
+        "Days forward", config_parameter="microsoft_calendar_sync.sync_days_forward",
+        default=DEFAULTS["sync_days_forward"], help="Synchronize events that start up to this many days ahead.")
+    mcs_polling_minutes = fields.Integer(
+        "Polling interval (minutes)", config_parameter="microsoft_calendar_sync.polling_minutes",
+        default=DEFAULTS["polling_minutes"],
+        help="How often to ask Outlook for changes when no change notification arrives.")
+    mcs_allow_other_mailbox = fields.Boolean(
+        "Allow any mailbox address", config_parameter="microsoft_calendar_sync.allow_other_mailbox",
+        help="By default a user can only connect the Outlook mailbox whose address is their Odoo e-mail. "
+        "Tick to let users connect a mailbox with another address.")
+
+    @api.depends("company_id")
+    def _compute_mcs_redirect_uri(self):
+        base_url = (self.env["ir.config_parameter"].sudo().get_param("web.base.url") or "").rstrip("/")
+        for settings in self:
+            settings.mcs_redirect_uri = base_url + CALLBACK_PATH
+            settings.mcs_redirect_uri_warning = redirect_uri_warning(self.env, settings.mcs_redirect_uri)
+
+    @api.constrains("mcs_tenant", "mcs_login_url", "mcs_graph_url", "mcs_ca_file", "mcs_use_sandbox",
+                    "mcs_sync_days_back", "mcs_sync_days_forward", "mcs_polling_minutes")
+    def _check_mcs_values(self):
+        _ = self.env._
+        for settings in self:
+            if settings.mcs_tenant and not _TENANT.match(settings.mcs_tenant.strip()):
+                raise ValidationError(_(
+                    "The Tenant must be common, organizations, consumers, a tenant ID or a domain name."))
+            if settings.mcs_sync_days_back < 0 or settings.mcs_sync_days_forward < 1:
+                raise ValidationError(_(
+                    "The sync window needs zero or more days back and at least one day forward."))
+            if settings.mcs_polling_minutes < 1:
+                raise ValidationError(_("The polling interval must be at least one minute."))
+            if not (settings.mcs_enabled and settings.mcs_use_sandbox):
+                continue
+            for label, url in ((_("Sign-in URL"), settings.mcs_login_url), (_("Graph URL"), settings.mcs_graph_url)):
+                parts = urlsplit((url or "").strip())
+                if parts.scheme != "https" or not parts.hostname:
+                    raise ValidationError(_("The sandbox's %(label)s must be an https URL.", label=label))
+            if settings.mcs_ca_file and not os.path.isfile(settings.mcs_ca_file.strip()):
+                raise ValidationError(_("The CA file %(path)s does not exist on the Odoo server.",
+                                        path=settings.mcs_ca_file))

@@ -1,0 +1,122 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Who may read what: tokens and the client secret are for administrators
+only (not even the tokens' owner); users see and manage their own account;
+Outlook Calendar Sync managers see every account's health."""
+
+import requests
+
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import JsonRpcException
+
+CACHE = '{"RefreshToken": {"x": {"secret": "M.C5-very-secret-refresh-token"}}}'
+
+
+@tagged("post_install", "-at_install")
+class TestSecurity(HttpCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.alice = new_test_user(cls.env, "alice", email="alice@contoso.com", groups="base.group_user")
+        cls.bob = new_test_user(cls.env, "bob", email="bob@contoso.com", groups="base.group_user")
+        cls.manager = new_test_user(
+            cls.env, "outlook_manager", groups="base.group_user,microsoft_calendar_sync.group_microsoft_calendar_sync_manager")
+        cls.admin = cls.env.ref("base.user_admin")
+        Account = cls.env["microsoft.calendar.account"].sudo()
+        cls.alice_account = Account.create({
+            "user_id": cls.alice.id, "mailbox": "alice@contoso.com", "state": "connected",
+            "token_cache": CACHE, "home_account_id": "oid.tid"})
+        cls.bob_account = Account.create({
+            "user_id": cls.bob.id, "mailbox": "bob@contoso.com", "state": "error",
+            "last_error": "Graph said no", "token_cache": CACHE})
+        cls.env["ir.config_parameter"].sudo().set_param("microsoft_calendar_sync.client_secret", "s3cr3t-value")
+
+    def test_owner_reads_health_but_never_tokens(self):
+        account = self.alice_account.with_user(self.alice)
+        self.assertEqual(account.read(["state", "mailbox"])[0]["state"], "connected")
+        for field in ("token_cache", "home_account_id"):
+            with self.assertRaises(AccessError):
+                account.read([field])
+            with self.assertRaises(AccessError):
+                account.search_read([], [field])
+            with self.assertRaises(AccessError):
+                account.search([(field, "!=", False)])
+        self.assertNotIn("token_cache", account.fields_get())
+        # a plain read() without field names leaves the secrets out
+        self.assertNotIn("token_cache", account.read()[0])
+
+    def test_user_sees_and_manages_only_own_account(self):
+        Account = self.env["microsoft.calendar.account"].with_user(self.alice)
+        self.assertEqual(Account.search([]), self.alice_account)
+        bobs = self.bob_account.with_user(self.alice)
+        with self.assertRaises(AccessError):
+            bobs.read(["state"])
+        for action in ("action_pause", "action_resume", "action_disconnect", "action_sync_now"):
+            with self.assertRaises(AccessError):
+                getattr(bobs, action)()
+        self.assertEqual(self.bob_account.state, "error")
+        with self.assertRaises(AccessError):
+            self.alice_account.with_user(self.alice).write({"state": "paused"})
+        with self.assertRaises(AccessError):
+            Account.create({"user_id": self.alice.id})
+        with self.assertRaises(AccessError):
+            self.alice_account.with_user(self.alice).unlink()
+        # the owner stops and resumes through the actions
+        self.alice_account.with_user(self.alice).action_pause()
+        self.assertEqual(self.alice_account.state, "paused")
+        self.alice_account.with_user(self.alice).action_resume()
+        self.assertEqual(self.alice_account.state, "connected")
+
+    def test_manager_sees_every_accounts_health_not_tokens(self):
+        Account = self.env["microsoft.calendar.account"].with_user(self.manager)
+        accounts = Account.search([])
+        self.assertEqual(accounts, self.alice_account | self.bob_account)
+        health = {r["mailbox"]: r for r in accounts.read(["mailbox", "state", "last_error", "last_sync"])}
+        self.assertEqual(health["bob@contoso.com"]["last_error"], "Graph said no")
+        with self.assertRaises(AccessError):
+            accounts.read(["token_cache"])
+        with self.assertRaises(AccessError):
+            accounts.write({"state": "connected"})
+        self.bob_account.with_user(self.manager).action_pause()
+        self.assertEqual(self.bob_account.state, "paused")
+
+    def test_administrator_reads_tokens(self):
+        account = self.alice_account.with_user(self.admin)
+        self.assertEqual(account.read(["token_cache"])[0]["token_cache"], CACHE)
+
+    def test_client_secret_is_for_administrators(self):
+        icp = self.env["ir.config_parameter"]
+        with self.assertRaises(AccessError):
+            icp.with_user(self.alice).get_param("microsoft_calendar_sync.client_secret")
+        with self.assertRaises(AccessError):
+            icp.with_user(self.manager).search_read([("key", "like", "microsoft_calendar_sync")], ["value"])
+        with self.assertRaises(AccessError):
+            self.env["res.config.settings"].with_user(self.manager).create({})
+        self.assertEqual(self.env["res.config.settings"].with_user(self.admin).create({}).mcs_client_secret,
+                         "s3cr3t-value")
+
+    def test_sign_ins_are_out_of_reach(self):
+        with self.assertRaises(AccessError):
+            self.env["microsoft.calendar.sign.in"].with_user(self.alice).search([])
+
+    def test_tokens_over_rpc(self):
+        self.authenticate("alice", "alice")
+        call = {"model": "microsoft.calendar.account", "method": "read",
+                "args": [self.alice_account.ids, ["token_cache"]], "kwargs": {}}
+        with self.assertRaises(JsonRpcException) as raised:
+            self.make_jsonrpc_request("/web/dataset/call_kw", call)
+        self.assertIn("AccessError", str(raised.exception))
+        # the status the button reads carries no secret
+        status = self.make_jsonrpc_request("/microsoft_calendar_sync/status")
+        self.assertEqual(status["state"], "connected")
+        self.assertNotIn("very-secret", str(status))
+        # an account that is not yours cannot be acted upon over HTTP either
+        self.authenticate("outlook_manager", "outlook_manager")
+        try:
+            self.make_jsonrpc_request("/microsoft_calendar_sync/pause")
+        except (JsonRpcException, requests.HTTPError):
+            pass
+        else:
+            self.fail("a user without an account paused one")
+        self.assertEqual(self.alice_account.state, "connected")
