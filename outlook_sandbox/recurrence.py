@@ -30,8 +30,9 @@ Called by handlers/events.py:
 - ``series_extras(...)`` (from eventdata's serializer): a master's
   ``cancelledOccurrences`` / ``exceptionOccurrences`` when asked for.
 
-An exception deleted through the events module (its id is a stored event
-there) is turned into a cancellation by a ``world.change_listeners`` entry.
+Exceptions are stored events, but their PATCH and DELETE come here too (the
+events module hands them over), so moving an exception is checked against its
+neighbours and deleting one cancels its occurrence.
 """
 from __future__ import annotations
 
@@ -535,7 +536,6 @@ def patch_occurrence(ctx, event_id: str, payload: dict) -> dict | None:
     exception = occurrence.exception or _new_exception(occurrence)
     _check_boundaries(mailbox, occurrence, _payload_start(payload, exception))
     if occurrence.exception is None:
-        _watch_exception_deletes(ctx.world)
         mailbox.events[exception.id] = exception
     try:
         update_event(ctx.world, mailbox, exception, payload)
@@ -545,26 +545,6 @@ def patch_occurrence(ctx, event_id: str, payload: dict) -> dict | None:
         raise
     options = _options(ctx)
     return occurrence_json(ctx, mailbox, find_occurrence(mailbox, event_id), options.select, options.expand)
-
-
-def _exception_deleted(mailbox: Mailbox, event_id: str, change_type: str) -> None:
-    """``world.change_listeners`` entry: an exception deleted through the
-    events module (DELETE on its id) cancels its occurrence instead of letting
-    the original occurrence reappear. An exception's id is its occurrence id,
-    so the id alone says which master and which instance."""
-    if change_type != "deleted":
-        return
-    parsed = parse_occurrence_id(event_id)
-    master = mailbox.events.get(parsed[0]) if parsed else None
-    if master is not None and master.type == "seriesMaster":
-        master.cancelled_occurrences.add(parsed[1])
-
-
-def _watch_exception_deletes(world) -> None:
-    # Exceptions only come into being here, so registering on the first one
-    # covers every world that has any.
-    if _exception_deleted not in world.change_listeners:
-        world.change_listeners.append(_exception_deleted)
 
 
 def _new_exception(occurrence: Occurrence) -> StoredEvent:
@@ -589,6 +569,10 @@ def delete_occurrence(ctx, event_id: str) -> bool:
     if occurrence is None:
         return False
     cancel_occurrence(ctx.world, mailbox, occurrence)
+    # Deleting an occurrence of a meeting one organizes is a cancellation for
+    # its attendees, as Outlook sends it.
+    from .meetings import after_occurrence_cancelled  # meetings imports this module
+    after_occurrence_cancelled(ctx.world, mailbox, occurrence.master, None)
     return True
 
 

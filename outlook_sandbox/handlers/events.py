@@ -326,10 +326,17 @@ def _get(ctx, event_id: str, calendar_id: str | None):
     return _event_reply(ctx, 200, find_event(ctx.mailbox, event_id, calendar_id))
 
 
+def _is_instance_id(mailbox, event_id: str) -> bool:
+    """An occurrence (not stored) or an exception: recurrence.py owns its
+    PATCH (boundary checks) and DELETE (cancels the occurrence)."""
+    stored = mailbox.events.get(event_id)
+    return stored is None or stored.type == "exception"
+
+
 def _patch(ctx, event_id: str, calendar_id: str | None):
     calendar_scope(ctx)
     payload = ctx.json()
-    if event_id not in ctx.mailbox.events:
+    if _is_instance_id(ctx.mailbox, event_id):
         occurrence = recurrence.patch_occurrence(ctx, event_id, payload)
         if occurrence is not None:
             return reply(200, {"@odata.context": _entity_context(ctx), **occurrence})
@@ -341,7 +348,7 @@ def _patch(ctx, event_id: str, calendar_id: str | None):
 
 def _delete(ctx, event_id: str, calendar_id: str | None):
     calendar_scope(ctx)
-    if event_id not in ctx.mailbox.events and recurrence.delete_occurrence(ctx, event_id):
+    if _is_instance_id(ctx.mailbox, event_id) and recurrence.delete_occurrence(ctx, event_id):
         return reply(204)
     event = find_event(ctx.mailbox, event_id, calendar_id)
     _check_if_match(ctx, event)

@@ -193,6 +193,17 @@ def test_moving_an_occurrence_onto_its_neighbour_is_rejected(alice):
     assert [e["type"] for e in _occurrences(alice)] == ["occurrence"] * 3
 
 
+def test_moving_an_existing_exception_onto_its_neighbour_is_rejected(alice):
+    create(alice, "Standup", "2026-03-02T09:00:00", "2026-03-02T09:15:00", recurrence=daily(3))
+    second = _occurrences(alice)[1]
+    assert alice.patch(f"/me/events/{enc(second['id'])}", json={"subject": "Moved"}).status_code == 200
+    response = alice.patch(f"/me/events/{enc(second['id'])}",
+                           json={"start": {"dateTime": "2026-03-04T11:00:00", "timeZone": "Europe/Brussels"},
+                                 "end": {"dateTime": "2026-03-04T11:15:00", "timeZone": "Europe/Brussels"}})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "ErrorOccurrenceCrossingBoundary"
+
+
 def test_an_occurrence_may_move_within_the_days_between_its_neighbours(alice):
     create(alice, "Weekly", "2026-03-02T09:00:00", "2026-03-02T10:00:00",
            recurrence={"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},

@@ -277,3 +277,16 @@ def test_rewriting_attendees_keeps_tallied_responses(alice, bob, control):
     assert alice.patch(ev(meeting["id"]), json={"attendees": bare}).status_code == 200
     assert attendee_status(alice, meeting["id"], "bob@contoso.com")["response"] == "accepted"
     assert kinds_and_recipients(control)[-1] == ("invitation", [EXTERNAL])
+
+
+def test_organizer_deleting_one_occurrence_cancels_it_for_attendees(alice, bob, control):
+    series = create_meeting(alice, "bob@contoso.com", recurrence={
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": "2026-12-03", "numberOfOccurrences": 3}})
+    copy = only_event(bob)
+    window = {"startDateTime": "2026-12-01T00:00:00Z", "endDateTime": "2026-12-10T00:00:00Z"}
+    second = alice.get(ev(series["id"]) + "/instances", params=window).json()["value"][1]
+    assert alice.delete(ev(second["id"])).status_code == 204
+    assert len(bob.get(ev(copy["id"]) + "/instances", params=window).json()["value"]) == 2
+    assert kinds_and_recipients(control) == [("invitation", ["bob@contoso.com"]),
+                                             ("cancellation", ["bob@contoso.com"])]
