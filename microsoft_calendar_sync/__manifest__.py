@@ -36,6 +36,7 @@
         ],
     },
     "pre_init_hook": "pre_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

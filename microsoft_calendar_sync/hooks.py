@@ -12,3 +12,8 @@ def pre_init_hook(env):
     ])
     if installed:
         raise UserError(conflict_message(env, installed.mapped("name")))
+
+
+def uninstall_hook(env):
+    """Forget the settings (the Client Secret among them); events stay."""
+    env["ir.config_parameter"].sudo().search([("key", "=like", "microsoft_calendar_sync.%")]).unlink()

@@ -63,6 +63,13 @@ SUMMARY = re.compile(
     r"(?P<failed>\d+) failed, (?P<errors>\d+) error\(s\) of (?P<run>\d+) tests"
     r" when loading database"
 )
+# Odoo's browser tests (HttpCase.browser_js/start_tour) skip themselves, with a
+# WARNING, when Chrome or the websocket-client package is missing: an
+# environment gap, reported on its own line rather than as a module warning.
+BROWSER_MISSING = re.compile(
+    r"Chrome executable not found|websocket-client module is not installed"
+    r"|Chrome headless failed to start|Failed to detect chrome devtools port"
+)
 LEVELS = {"DEBUG": 10, "INFO": 20, "RUNBOT": 25, "WARNING": 30, "ERROR": 40, "CRITICAL": 50, "???": 40}
 
 
@@ -279,6 +286,7 @@ class LogAnalysis:
         self.stray_tracebacks = []
         self.module_loaded = False
         self.failed_tests = []
+        self.browser_missing = []  # WARNING messages saying the browser tests could not run
         self._last = None  # last record: (level, logger, message)
 
     def _is_ours(self, logger, message):
@@ -309,6 +317,8 @@ class LogAnalysis:
         elif level == "WARNING":
             if summary:
                 pass  # "0 failed, 0 error(s) of 0 tests": handled as "no test ran"
+            elif BROWSER_MISSING.search(message):
+                self.browser_missing.append(message.strip())
             elif self._is_ours(logger, message):
                 self.module_warnings.append(line)
             else:
@@ -519,6 +529,11 @@ def report(args, analysis, returncode, odoo_seconds, total_seconds):
             say(f"  {line}")
     if analysis.skipped:
         say(f"{analysis.skipped} test(s) skipped")
+    if analysis.browser_missing:
+        reasons = sorted(set(analysis.browser_missing))
+        say(f"BROWSER TESTS SKIPPED ({len(analysis.browser_missing)} time(s)): {'; '.join(reasons)}. "
+            "Install Chromium (Debian/Ubuntu: apt-get install chromium) and the websocket-client "
+            "Python package to run them.")
     verdict = "FAILED: " + "; ".join(problems) if problems else "OK"
     say(f"{verdict} ({run} tests; Odoo {odoo_seconds:.1f}s, total {total_seconds:.1f}s)")
     print(f"odoo: {passed} passed, {failed} failed", flush=True)

@@ -5,3 +5,4 @@ from . import test_security
 from . import test_connect
 from . import test_tokens
 from . import test_ui
+from . import test_uninstall
