@@ -73,6 +73,8 @@ class ConflictPolicy(StrEnum):
 
 
 class Side(StrEnum):
+    """One of the two calendars."""
+
     ODOO = "odoo"
     OUTLOOK = "outlook"
 

@@ -13,7 +13,7 @@ import copy
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tzlocal.windows_tz import tz_win, win_tz
+from tzlocal.windows_tz import win_tz
 
 
 def zone_of(name: str) -> ZoneInfo:
@@ -46,7 +46,3 @@ def as_graph_response(request: dict, prefer_time_zone: str = "UTC", **extra) -> 
         response["recurrence"] = {"pattern": pattern, "range": range_}
     response.update(extra)
     return response
-
-
-def windows_zone(iana: str) -> str:
-    return tz_win[iana]
