@@ -13,7 +13,6 @@ No line logged here holds a token, a code, a state or the client secret.
 import logging
 
 from outlook_sync.errors import OutlookSyncError, SignInError, TransientError
-from werkzeug.exceptions import NotFound
 
 from odoo import http
 from odoo.exceptions import AccessError, UserError
@@ -149,9 +148,8 @@ class OutlookCalendarController(http.Controller):
     # ------------------------------------------------------------------------
 
     def _my_account(self):
+        """The current user's account (as that user), or an empty recordset."""
         account = request.env["microsoft.calendar.account"]._mcs_for_user(request.env.user)
-        if not account:
-            raise NotFound()
         return account.with_user(request.env.user)
 
     @http.route("/microsoft_calendar_sync/status", type="jsonrpc", auth="user")
@@ -163,7 +161,10 @@ class OutlookCalendarController(http.Controller):
     @http.route("/microsoft_calendar_sync/sync_now", type="jsonrpc", auth="user")
     def sync_now(self):
         try:
-            result = self._my_account().action_sync_now()
+            account = self._my_account()
+            if not account:
+                raise UserError(request.env._("Connect your Outlook calendar first."))
+            result = account.action_sync_now()
         except (UserError, AccessError) as error:
             result = {"type": "warning", "message": str(error.args[0])}
         return {**result, "status": request.env["microsoft.calendar.account"]._mcs_status()}

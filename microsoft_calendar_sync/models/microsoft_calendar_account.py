@@ -130,12 +130,17 @@ class MicrosoftCalendarAccount(models.Model):
         normalized = (address or "").strip().lower()
         if not normalized:
             raise UserError(_("Microsoft did not say which mailbox you signed in with; try again."))
-        if not settings.allow_other_mailbox and normalized != (user.email or "").strip().lower():
+        if not settings.allow_other_mailbox and not (user.email or "").strip():
+            raise UserError(_(
+                "You signed in to Microsoft as %(mailbox)s, but your Odoo user has no e-mail address to compare "
+                "it with. Ask your administrator to set your e-mail address to your mailbox's address, or to "
+                "allow any mailbox address in the Outlook Calendar settings.", mailbox=address))
+        if not settings.allow_other_mailbox and normalized != user.email.strip().lower():
             raise UserError(_(
                 "You signed in to Microsoft as %(mailbox)s, but your e-mail address in Odoo is %(email)s. "
                 "Sign in with the Microsoft account of %(email)s, or ask your administrator to change your "
                 "e-mail address or to allow any mailbox address in the Outlook Calendar settings.",
-                mailbox=address, email=user.email or _("(none)")))
+                mailbox=address, email=user.email))
         other = self.sudo().search_count(
             [("user_id", "!=", user.id), ("mailbox", "=", normalized)], limit=1)
         if other:

@@ -47,6 +47,13 @@ def redirect_uri_warning(env, redirect_uri):
     )
 
 
+def _origin(url):
+    """``https://host:port`` of a sign-in URL: the sandbox prints its authority
+    with a tenant (``.../common``), the setting wants the host only."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
+
+
 @dataclass(frozen=True)
 class Settings:
     enabled: bool
@@ -93,7 +100,7 @@ class MicrosoftCalendarConfig(models.AbstractModel):
             client_secret=(get(PARAM % "client_secret") or "").strip(),
             tenant=(get(PARAM % "tenant") or DEFAULTS["tenant"]).strip(),
             use_sandbox=use_sandbox,
-            login_url=((get(PARAM % "login_url") or "").strip() if use_sandbox else "") or MICROSOFT_LOGIN_URL,
+            login_url=_origin((get(PARAM % "login_url") or "").strip() if use_sandbox else "") or MICROSOFT_LOGIN_URL,
             graph_url=((get(PARAM % "graph_url") or "").strip() if use_sandbox else "") or GRAPH_URL,
             ca_file=(get(PARAM % "ca_file") or "").strip(),
             allow_other_mailbox=get(PARAM % "allow_other_mailbox") == "True",

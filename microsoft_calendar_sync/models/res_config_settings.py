@@ -36,13 +36,14 @@ class ResConfigSettings(models.TransientModel):
         "module without a Microsoft tenant.")
     mcs_login_url = fields.Char(
         "Sign-in URL", config_parameter="microsoft_calendar_sync.login_url",
-        help="The sandbox's identity platform, e.g. https://localhost:8443")
+        help="The sandbox's sign-in (authority) URL it prints, e.g. https://localhost:8443/common "
+        "(the tenant part is ignored: the Tenant setting applies).")
     mcs_graph_url = fields.Char(
         "Graph URL", config_parameter="microsoft_calendar_sync.graph_url",
         help="The sandbox's Graph root, e.g. https://localhost:8443/v1.0")
     mcs_ca_file = fields.Char(
         "CA file", config_parameter="microsoft_calendar_sync.ca_file",
-        help="Path, on the Odoo server, of the sandbox's CA certificate (ca.pem).")
+        help="Path, on the Odoo server, of the sandbox's CA certificate (it prints it at start).")
     mcs_sync_days_back = fields.Integer(
         "Days back", config_parameter="microsoft_calendar_sync.sync_days_back",
         default=DEFAULTS["sync_days_back"], help="Synchronize events that start up to this many days ago.")
