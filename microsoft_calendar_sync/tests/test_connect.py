@@ -206,6 +206,13 @@ class TestConnect(OutlookCase):
         account = self.assert_connected(self.connect(carl, address="bob@contoso.com"), carl, "bob@contoso.com")
         self.assertEqual(account.user_id, carl)
 
+    def test_user_without_email(self):
+        nomail = new_test_user(self.env, "nomail", groups="base.group_user")
+        nomail.email = False
+        response = self.connect(nomail, address="bob@contoso.com")
+        self.assert_page(response, 400, "has no e-mail address", "bob@contoso.com")
+        self.assertFalse(self.Account.sudo().search([]))
+
     def test_one_mailbox_one_user(self):
         self.set_params(allow_other_mailbox="True")
         self.assert_connected(self.connect(self.bob), self.bob, "bob@contoso.com")

@@ -47,6 +47,11 @@ class TestSettings(TransactionCase):
         settings = self.env["microsoft.calendar.config"]._mcs_settings()
         self.assertTrue(settings.enabled and settings.configured and settings.use_sandbox)
         self.assertEqual(settings.graph_url, "https://localhost:8443/v1.0")
+        # the authority URL the sandbox prints (with a tenant) is taken as its host
+        self.settings(**{**values, "mcs_login_url": "https://localhost:8443/common"}).execute()
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        self.assertEqual(settings.login_url, "https://localhost:8443")
+        self.assertEqual(settings.sign_in().authority, "https://localhost:8443/contoso.onmicrosoft.com")
         # unticking the sandbox goes back to Microsoft's URLs
         self.settings(**{**values, "mcs_use_sandbox": False}).execute()
         settings = self.env["microsoft.calendar.config"]._mcs_settings()

@@ -45,6 +45,10 @@ class TestOutlookButton(HttpCase):
         self.assertEqual(account.state, "not_connected")
         self.assertFalse(account.token_cache)
 
+    def test_administrator_is_led_to_the_settings(self):
+        self.env["ir.config_parameter"].sudo().set_param("microsoft_calendar_sync.enabled", "False")
+        self.start_tour("/odoo/calendar", "microsoft_calendar_sync_button_setup", login="admin")
+
     def test_button_hidden_when_the_option_is_off(self):
         self.env["ir.config_parameter"].sudo().set_param("microsoft_calendar_sync.enabled", "False")
         self.set_state("connected")

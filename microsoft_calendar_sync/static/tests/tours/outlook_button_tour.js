@@ -51,6 +51,15 @@ for (const [state, steps] of Object.entries(STATE_CHECKS)) {
     });
 }
 
+// An administrator sees the button before the option is set up; it leads to the settings.
+registry.category("web_tour.tours").add("microsoft_calendar_sync_button_setup", {
+    url: "/odoo/calendar",
+    steps: () => [
+        { trigger: ".o_mcs_outlook[data-mcs-state='unavailable'] .o_mcs_connect[title*='not set up yet']", run: "click" },
+        { trigger: "#microsoft_calendar_sync_setting" },
+    ],
+});
+
 // The menu acts on the server: stop, resume, disconnect.
 registry.category("web_tour.tours").add("microsoft_calendar_sync_button_menu", {
     url: "/odoo/calendar",
