@@ -2,6 +2,7 @@
 from . import test_install
 from . import test_settings
 from . import test_security
+from . import test_explain
 from . import test_connect
 from . import test_tokens
 from . import test_ui
