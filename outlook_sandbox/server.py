@@ -9,7 +9,6 @@ Usable in-process by tests::
 """
 from __future__ import annotations
 
-import logging
 import tempfile
 import threading
 from pathlib import Path
@@ -87,7 +86,6 @@ class SandboxServer:
     # -- life cycle -------------------------------------------------------------
 
     def start(self) -> "SandboxServer":
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         for server in filter(None, (self._https, self._http)):
             thread = threading.Thread(target=server.serve_forever, name="outlook-sandbox", daemon=True)
             thread.start()
