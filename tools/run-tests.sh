@@ -6,7 +6,8 @@
 #   tools/run-tests.sh -k delta   extra arguments go to pytest (Python tier)
 #
 # Tiers:
-#   python  tests/ (core, sandbox, client against the sandbox)  always
+#   lint    ruff check (unused/undefined names, syntax errors)        always
+#   python  tests/ (core, sandbox, client against the sandbox)     always
 #   odoo    microsoft_calendar_sync/tests on Odoo 19 with a throwaway PostgreSQL
 #           only where `import odoo` works (the venv sees the system's site-packages)
 set -uo pipefail
@@ -26,6 +27,9 @@ echo "== installing test requirements and this repository (editable)"
 
 declare -a summary=()
 status=0
+
+echo "== lint: ruff check (pyflakes-level mistakes)"
+if "$PY" -m ruff check .; then summary+=("lint: passed"); else summary+=("lint: FAILED"); status=1; fi
 
 echo "== tier python: pytest tests/"
 "$PY" -m pytest tests -q -p no:cacheprovider "$@"

@@ -2,7 +2,6 @@
 error envelope, ids with reserved characters, faults and throttling."""
 import threading
 
-import pytest
 
 
 def test_missing_token_is_401_with_challenge(sandbox):
