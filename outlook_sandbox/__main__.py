@@ -73,9 +73,6 @@ def describe(server: SandboxServer) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        # werkzeug logs every request at INFO; keep that for --log-level DEBUG.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         seed = None if args.no_seed else load_seed_file(args.seed)
     except ValueError as exc:

@@ -9,6 +9,7 @@ Usable in-process by tests::
 """
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from pathlib import Path
@@ -20,10 +21,19 @@ from .store import World
 from .tls import SandboxTLS
 
 
+_access_log = logging.getLogger("outlook_sandbox.access")
+
+
 class _KeepAliveHandler(WSGIRequestHandler):
     # HTTP/1.1 keeps connections open, as Graph does: without it every request
     # pays a new TLS handshake and benchmarks measure the emulator, not the client.
     protocol_version = "HTTP/1.1"
+
+    def log(self, type: str, message: str, *args) -> None:
+        # The access log goes to the sandbox's own logger at DEBUG, not to
+        # werkzeug's (which prints every request and is shared with Odoo).
+        level = logging.DEBUG if type == "info" else getattr(logging, type.upper(), logging.WARNING)
+        _access_log.log(level, "%s %s", self.address_string(), message % args)
 
 
 class SandboxServer:
