@@ -59,22 +59,29 @@ def text_to_html(text: str) -> str:
     return escaped.replace("\n", "<br>")
 
 
-def backlink_block(url: str) -> str:
-    """The marker block that carries the link back to the Odoo record."""
-    return (
-        f'{BACKLINK_OPEN}<div class="odoo-backlink"><hr>'
-        f'<a href="{html.escape(url, quote=True)}">{BACKLINK_LABEL}</a></div>{BACKLINK_CLOSE}'
-    )
+def backlink_block(url: str, record_url: str = "", record_name: str = "") -> str:
+    """The marker block that carries the link back to the Odoo record.
+
+    With ``record_url`` a second link, to the record the event belongs to (a
+    CRM opportunity...), follows the first: ``Open in Odoo: <record_name>``.
+    The event link always comes first; :func:`split_backlinks` relies on it.
+    """
+    links = f'<a href="{html.escape(url, quote=True)}">{BACKLINK_LABEL}</a>'
+    if record_url:
+        label = f"{BACKLINK_LABEL}: {record_name}" if record_name else BACKLINK_LABEL
+        links += (f' | <a class="odoo-record" href="{html.escape(record_url, quote=True)}">'
+                  f'{html.escape(label, quote=False)}</a>')
+    return f'{BACKLINK_OPEN}<div class="odoo-backlink"><hr>{links}</div>{BACKLINK_CLOSE}'
 
 
-def add_backlink(body_html: str, url: str) -> str:
+def add_backlink(body_html: str, url: str, record_url: str = "", record_name: str = "") -> str:
     """Return ``body_html`` with the back-link block appended (none if ``url`` is empty).
 
     Any block already present is removed first, so calling this repeatedly
     never stacks links.
     """
     user_html, _ = split_backlink(body_html)
-    return user_html + backlink_block(url) if url else user_html
+    return user_html + backlink_block(url, record_url, record_name) if url else user_html
 
 
 def split_backlink(content: str) -> tuple[str, str]:
@@ -88,6 +95,31 @@ def split_backlink(content: str) -> tuple[str, str]:
         if href:
             url = html.unescape(href.group(1))
     return _BACKLINK_BLOCK.sub("", content), url
+
+
+_RECORD_LINK = re.compile(
+    r"""<a\b[^>]*href\s*=\s*["']([^"']*)["'][^>]*>(.*?)</a>""", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def split_backlinks(content: str) -> tuple[str, str, str, str]:
+    """Like :func:`split_backlink`, also returning the related-record link.
+
+    Returns ``(user_html, event_url, record_url, record_name)`` from the last
+    block; the record parts are ``""`` when the block has a single link.
+    """
+    event_url = record_url = record_name = ""
+    blocks = list(_BACKLINK_BLOCK.finditer(content))
+    if blocks:
+        anchors = _RECORD_LINK.findall(blocks[-1].group(0))
+        if anchors:
+            event_url = html.unescape(anchors[0][0])
+        if len(anchors) > 1:
+            record_url = html.unescape(anchors[1][0])
+            label = html.unescape(_TAG.sub("", anchors[1][1])).strip()
+            prefix = BACKLINK_LABEL + ":"
+            record_name = label[len(prefix):].strip() if label.startswith(prefix) else ""
+    return _BACKLINK_BLOCK.sub("", content), event_url, record_url, record_name
 
 
 class _TextExtractor(HTMLParser):

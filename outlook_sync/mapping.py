@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from .body import add_backlink, sanitize_html, split_backlink, text_to_html
+from .body import add_backlink, sanitize_html, split_backlinks, text_to_html
 from .model import EVENT_FIELDS, Attendee, AttendeeType, Event, Person, Recurrence, Response, Sensitivity, ShowAs
 from .recurrence import local_start, recurrence_from_graph, recurrence_to_graph
 from .timezones import FALLBACK_TIME_ZONE, get_zone, resolve_time_zone, windows_name
@@ -68,6 +68,8 @@ _GRAPH_KEYS_BY_FIELD: dict[str, tuple[str, ...]] = {
     "categories": ("categories",),
     "recurrence": ("recurrence",),
     "odoo_ref": ("singleValueExtendedProperties",),
+    "odoo_record_url": ("body",),
+    "odoo_record_name": ("body",),
 }
 assert set(_GRAPH_KEYS_BY_FIELD) == set(EVENT_FIELDS)
 
@@ -171,7 +173,7 @@ def event_from_graph(payload: Any, *, default_time_zone: str = FALLBACK_TIME_ZON
                 cancelled=_cancelled_dates(payload.get("cancelledOccurrences"), warnings),
             )
 
-    body_html, odoo_url = _body_from_graph(payload.get("body"), warnings)
+    body_html, odoo_url, record_url, record_name = _body_from_graph(payload.get("body"), warnings)
     properties = _extended_properties(payload.get("singleValueExtendedProperties"))
     event = Event(
         subject=_text(payload.get("subject")),
@@ -191,6 +193,8 @@ def event_from_graph(payload: Any, *, default_time_zone: str = FALLBACK_TIME_ZON
         recurrence=recurrence,
         odoo_url=odoo_url,
         odoo_ref=properties.get(ODOO_REF_PROPERTY_ID.lower(), ""),
+        odoo_record_url=record_url,
+        odoo_record_name=record_name,
     )
     return event, warnings
 
@@ -241,19 +245,19 @@ def _all_day_dates(start: datetime, end: datetime, time_zone: str, warnings: lis
     return start_day, end_day
 
 
-def _body_from_graph(body: Any, warnings: list[str]) -> tuple[str, str]:
+def _body_from_graph(body: Any, warnings: list[str]) -> tuple[str, str, str, str]:
     if not isinstance(body, dict):
         if body is not None:
             warnings.append(f"body {body!r} is not an itemBody; ignored")
-        return "", ""
+        return "", "", "", ""
     content = _text(body.get("content"))
     kind = str(body.get("contentType") or "html").lower()
     if kind == "text":
-        return text_to_html(content), ""
+        return text_to_html(content), "", "", ""
     if kind != "html":
         warnings.append(f"unknown body contentType {body.get('contentType')!r}; treating it as HTML")
-    user_html, odoo_url = split_backlink(content)
-    return sanitize_html(user_html), odoo_url
+    user_html, odoo_url, record_url, record_name = split_backlinks(content)
+    return sanitize_html(user_html), odoo_url, record_url, record_name
 
 
 def _extended_properties(value: Any) -> dict[str, str]:
@@ -387,7 +391,8 @@ def event_to_graph(
     if include("subject"):
         body["subject"] = event.subject
     if include("body"):
-        body["body"] = {"contentType": "html", "content": add_backlink(event.body_html, event.odoo_url)}
+        body["body"] = {"contentType": "html", "content": add_backlink(
+            event.body_html, event.odoo_url, event.odoo_record_url, event.odoo_record_name)}
     if include("start"):
         body.update(_times_to_graph(event))
     if include("location"):

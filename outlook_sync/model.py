@@ -18,7 +18,9 @@ Conventions, chosen once here:
   categories sorted, because neither side gives their order a meaning.
 * ``reminder_minutes`` is ``None`` when the reminder is off.
 * ``odoo_url`` (the back-link shown in Outlook) and ``odoo_ref`` (our extended
-  property on the Outlook event) identify the Odoo record.
+  property on the Outlook event) identify the Odoo record; ``odoo_record_url``
+  and ``odoo_record_name`` link to the record the event belongs to (a CRM
+  opportunity...), shown next to the back-link.
 
 Values are frozen dataclasses with value equality. :func:`field_equal` is the
 comparison the reconcile engine uses: it treats as equal what Outlook cannot
@@ -160,6 +162,8 @@ class Event:
     recurrence: Recurrence | None = None
     odoo_url: str = ""
     odoo_ref: str = ""
+    odoo_record_url: str = ""
+    odoo_record_name: str = ""
 
     def __post_init__(self) -> None:
         if self.all_day:
@@ -212,6 +216,8 @@ class Event:
             },
             "odoo_url": self.odoo_url,
             "odoo_ref": self.odoo_ref,
+            "odoo_record_url": self.odoo_record_url,
+            "odoo_record_name": self.odoo_record_name,
         }
 
     @classmethod
@@ -247,6 +253,9 @@ class Event:
             ),
             odoo_url=data["odoo_url"],
             odoo_ref=data["odoo_ref"],
+            # absent from snapshots written before related-record links existed
+            odoo_record_url=data.get("odoo_record_url", ""),
+            odoo_record_name=data.get("odoo_record_name", ""),
         )
 
     def replace(self, **changes: Any) -> Event:

@@ -57,7 +57,7 @@ FIELD_GROUPS: tuple[tuple[str, ...], ...] = (("all_day", "start", "end"),) + tup
     (name,) for name in EVENT_FIELDS if name not in ("all_day", "start", "end")
 )
 #: Fields Odoo owns: they identify the Odoo record, so Outlook cannot change them.
-ODOO_OWNED_FIELDS = frozenset({"odoo_ref", "odoo_url"})
+ODOO_OWNED_FIELDS = frozenset({"odoo_ref", "odoo_url", "odoo_record_url", "odoo_record_name"})
 #: Fields Outlook owns once the event exists there: Graph cannot change a meeting's organizer.
 OUTLOOK_OWNED_FIELDS = frozenset({"organizer"})
 _OWNED_FIELDS = ODOO_OWNED_FIELDS | OUTLOOK_OWNED_FIELDS

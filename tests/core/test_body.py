@@ -13,6 +13,7 @@ from outlook_sync.body import (
     body_fingerprint,
     sanitize_html,
     split_backlink,
+    split_backlinks,
     text_to_html,
 )
 from outlook_sync.mapping import event_from_graph, event_to_graph
@@ -107,3 +108,42 @@ def test_fingerprint_ignores_markup_noise_but_not_text_or_links():
     assert body_fingerprint("<p>Hello world</p>") != body_fingerprint("<p>Hello word</p>")
     assert body_fingerprint('<a href="https://a">x</a>') != body_fingerprint('<a href="https://b">x</a>')
     assert body_fingerprint(add_backlink("<p>x</p>", URL)) == body_fingerprint("<p>x</p>")
+
+
+RECORD_URL = "https://odoo.example.com/odoo/crm.lead/7"
+RECORD_NAME = "Opportunité « Big deal » & <co> | 東京"
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_related_record_link_round_trips_without_touching_the_text(body):
+    event = Event(subject="x", body_html=body, odoo_url=URL, odoo_record_url=RECORD_URL,
+                  odoo_record_name=RECORD_NAME,
+                  start=datetime(2024, 1, 1, 9, tzinfo=timezone.utc), end=datetime(2024, 1, 1, 10, tzinfo=timezone.utc))
+    first = outlook_round_trip(event)
+    assert first == event.replace(body_html=sanitize_html(body))
+    current = first
+    for _ in range(20):
+        current = outlook_round_trip(current)
+        content = event_to_graph(current)["body"]["content"]
+        assert content.count(BACKLINK_LABEL + "</a>") == 1
+        assert content.count(BACKLINK_LABEL + ": ") == 1
+        assert current == first
+
+
+def test_record_link_block_parts_and_single_link_blocks():
+    block = backlink_block(URL, RECORD_URL, RECORD_NAME)
+    assert split_backlinks("<p>a</p>" + block + "<p>b</p>") == ("<p>a</p><p>b</p>", URL, RECORD_URL, RECORD_NAME)
+    assert split_backlinks("<p>a</p>" + backlink_block(URL)) == ("<p>a</p>", URL, "", "")
+    assert split_backlink("<p>a</p>" + block) == ("<p>a</p>", URL)
+    # A user's own link next to ours is the user's text, not ours.
+    assert split_backlinks('<p><a href="https://x">Open in Odoo: mine</a></p>') == (
+        '<p><a href="https://x">Open in Odoo: mine</a></p>', "", "", "")
+    assert body_fingerprint("<p>a</p>" + block) == "a"
+
+
+def test_snapshot_without_record_link_keys_still_loads():
+    event = Event(odoo_record_url=RECORD_URL, odoo_record_name=RECORD_NAME)
+    snapshot = event.to_snapshot()
+    assert Event.from_snapshot(snapshot) == event
+    del snapshot["odoo_record_url"], snapshot["odoo_record_name"]
+    assert Event.from_snapshot(snapshot) == Event()

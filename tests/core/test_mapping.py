@@ -113,6 +113,7 @@ def test_patch_body_holds_only_the_changed_field(field):
         "attendees": {"attendees"}, "organizer": {"organizer"}, "show_as": {"showAs"},
         "sensitivity": {"sensitivity"}, "reminder_minutes": {"isReminderOn", "reminderMinutesBeforeStart"},
         "categories": {"categories"}, "recurrence": {"recurrence"}, "odoo_ref": {"singleValueExtendedProperties"},
+        "odoo_record_url": {"body"}, "odoo_record_name": {"body"},
     }[field]
     assert set(body) == expected
 
