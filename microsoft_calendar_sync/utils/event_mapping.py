@@ -1,0 +1,422 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""``calendar.event`` <-> the core's :class:`outlook_sync.model.Event`.
+
+The sync engine compares Odoo and Outlook in the core's canonical form, so this
+module is the only place that knows how Odoo stores an event. Both directions
+are pure reads except the inbound find-or-create of partners, alarms and tags
+(never duplicated). Mapping table (Odoo -> core -> Odoo):
+
+============================ ============================ =============================================
+Odoo                         core ``Event``               notes / lossy cases
+============================ ============================ =============================================
+name                         subject
+description (Html)           body_html                    empty Html (``<p><br></p>``) = ""
+start/stop (naive UTC)       start/end (aware UTC)        timed events
+allday, start_date/stop_date all_day, start/end (dates)   inclusive end on both sides; Odoo's internal
+                                                          08:00/18:00 start/stop follow the dates
+event_tz / organizer's tz    time_zone (IANA)             Odoo stores a zone only on recurrences;
+                                                          a single event's zone is its organizer's
+                                                          (inbound: not written for single events)
+location                     location
+videocall_location           online_meeting_url           Discuss URLs are sent as they are; an
+                                                          Outlook Teams joinUrl replaces it once
+                                                          (converges, no ping-pong)
+privacy (+ user default)     sensitivity                  public/normal, private/private,
+                                                          confidential/confidential; Outlook
+                                                          ``personal`` -> private (kept personal
+                                                          while Odoo stays private, see ``base``);
+                                                          inbound value equal to the organizer's
+                                                          default privacy is stored as "default"
+show_as free/busy            show_as                      Outlook tentative/oof/workingElsewhere/
+                                                          unknown -> busy; kept as Outlook had it
+                                                          while Odoo stays busy (``base``)
+alarm_ids                    reminder_minutes             the earliest notification/email alarm;
+                                                          inbound: find-or-create a notification
+                                                          alarm, later alarms kept (``record``)
+categ_ids                    categories                   by name, case-insensitive find-or-create
+user_id (partner e-mail)     organizer                    external organizer -> no Odoo user
+attendee_ids (minus the      attendees                    all "required" (Odoo has no optional);
+organizer)                                                attendees without e-mail are not sent
+event URL, res_model/res_id  odoo_url, odoo_record_url,   "Open in Odoo" links in the Outlook body
+                             odoo_record_name             (read only on the Odoo side)
+db uuid + id                 odoo_ref                     see :func:`odoo_ref`
+============================ ============================ =============================================
+"""
+
+from datetime import datetime, timezone
+
+from outlook_sync.model import Attendee, Event, Person, Response, Sensitivity, ShowAs
+from outlook_sync.timezones import resolve_time_zone
+
+from odoo import fields as odoo_fields
+from odoo.fields import Command
+from odoo.tools.mail import is_html_empty
+
+#: calendar.event fields whose change matters to Outlook (drives the outbox).
+SYNCED_FIELDS = frozenset({
+    "name", "description", "start", "stop", "allday", "start_date", "stop_date", "event_tz",
+    "location", "videocall_location", "privacy", "show_as", "alarm_ids", "categ_ids",
+    "user_id", "partner_ids", "attendee_ids", "res_model_id", "res_id",
+})
+
+#: Context for writes coming from Outlook: Outlook already mailed the
+#: attendees, Odoo must not mail them again.
+QUIET_CONTEXT = {"no_mail_to_attendees": True, "skip_attendee_notification": True}
+
+REF_MODEL = "calendar.event"
+REMINDER_ALARM_TYPES = ("notification", "email")
+
+_SENSITIVITY_BY_PRIVACY = {
+    "public": Sensitivity.NORMAL,
+    "private": Sensitivity.PRIVATE,
+    "confidential": Sensitivity.CONFIDENTIAL,
+}
+_PRIVACY_BY_SENSITIVITY = {
+    Sensitivity.NORMAL: "public",
+    Sensitivity.PERSONAL: "private",
+    Sensitivity.PRIVATE: "private",
+    Sensitivity.CONFIDENTIAL: "confidential",
+}
+_RESPONSE_BY_STATE = {
+    "accepted": Response.ACCEPTED,
+    "declined": Response.DECLINED,
+    "tentative": Response.TENTATIVE,
+    "needsAction": Response.NONE,
+}
+_STATE_BY_RESPONSE = {
+    Response.ACCEPTED: "accepted",
+    Response.ORGANIZER: "accepted",
+    Response.DECLINED: "declined",
+    Response.TENTATIVE: "tentative",
+    Response.NONE: "needsAction",
+    Response.NOT_RESPONDED: "needsAction",
+}
+
+# Core field -> the calendar.event values it produces inbound.
+_ODOO_KEYS_BY_CORE_FIELD = {
+    "subject": ("name",),
+    "body_html": ("description",),
+    "start": ("start", "stop", "allday"),
+    "end": ("start", "stop", "allday"),
+    "all_day": ("start", "stop", "allday"),
+    "time_zone": ("event_tz",),
+    "location": ("location",),
+    "online_meeting_url": ("videocall_location",),
+    "attendees": ("partner_ids", "attendee_ids"),
+    "organizer": ("user_id", "partner_ids", "attendee_ids", "privacy"),
+    "show_as": ("show_as",),
+    "sensitivity": ("privacy",),
+    "reminder_minutes": ("alarm_ids",),
+    "categories": ("categ_ids",),
+}
+
+
+# --------------------------------------------------------------------------- identity
+
+def _database_uuid(env):
+    return env["ir.config_parameter"].sudo().get_param("database.uuid")
+
+
+def odoo_ref(event):
+    """The stable reference stamped on the Outlook event: ``"<db uuid>:calendar.event:<id>"``."""
+    event.ensure_one()
+    return f"{_database_uuid(event.env)}:{REF_MODEL}:{event.id}"
+
+
+def parse_odoo_ref(env, ref):
+    """The ``calendar.event`` a reference names, or an empty recordset when the
+    reference is malformed, comes from another database or names a deleted
+    event (archived events are found)."""
+    empty = env[REF_MODEL]
+    parts = ref.rsplit(":", 2) if isinstance(ref, str) else []
+    if len(parts) != 3 or parts[1] != REF_MODEL or parts[0] != _database_uuid(env):
+        return empty
+    try:
+        record_id = int(parts[2])
+    except ValueError:
+        return empty
+    if record_id <= 0:
+        return empty
+    return empty.with_context(active_test=False).browse(record_id).exists().with_context(env.context)
+
+
+def event_url(event):
+    """The back-link to the event's form in Odoo 19's URL scheme."""
+    return f"{event.get_base_url()}/odoo/calendar/{event.id}"
+
+
+def related_record(event):
+    """The record the event belongs to (``res_model``/``res_id``), or ``None``."""
+    if not event.res_model or not event.res_id or event.res_model not in event.env:
+        return None
+    record = event.env[event.res_model].sudo().browse(event.res_id).exists()
+    return record or None
+
+
+# --------------------------------------------------------------------------- Odoo -> core
+
+def _time_zone(event):
+    zone = event.event_tz or event.user_id.tz or "UTC"
+    resolved, _warning = resolve_time_zone(zone, "UTC")
+    return resolved
+
+
+def _reminder_alarms(alarms):
+    return alarms.filtered(lambda alarm: alarm.alarm_type in REMINDER_ALARM_TYPES)
+
+
+def _reminder_minutes(event):
+    alarms = _reminder_alarms(event.alarm_ids)
+    return max(alarms.mapped("duration_minutes")) if alarms else None
+
+
+def _body(event):
+    description = event.description or ""
+    return "" if is_html_empty(description) else str(description)
+
+
+def odoo_event_to_core(event, *, base=None):
+    """The core form of one ``calendar.event``.
+
+    ``base`` (the binding's base snapshot, optional) keeps Outlook's richer
+    value where Odoo can only store a coarser one and has not changed it:
+    Outlook ``oof``/``tentative``/``workingElsewhere``/``unknown`` while Odoo
+    still says busy, ``personal`` while Odoo still says private. Without it an
+    Odoo edit of another field would flatten them.
+    """
+    event.ensure_one()
+    organizer_partner = event.user_id.partner_id
+    if event.allday:
+        start, end = event.start_date, event.stop_date
+    else:
+        start = event.start.replace(tzinfo=timezone.utc)
+        end = event.stop.replace(tzinfo=timezone.utc)
+    show_as = ShowAs.FREE if event.show_as == "free" else ShowAs.BUSY
+    if base is not None and show_as == ShowAs.BUSY and base.show_as != ShowAs.FREE:
+        show_as = base.show_as
+    sensitivity = _SENSITIVITY_BY_PRIVACY.get(event.sudo().effective_privacy or "public", Sensitivity.NORMAL)
+    if base is not None and sensitivity == Sensitivity.PRIVATE and base.sensitivity == Sensitivity.PERSONAL:
+        sensitivity = Sensitivity.PERSONAL
+    attendees = tuple(
+        Attendee(
+            email=attendee.partner_id.email,
+            name=attendee.partner_id.name or "",
+            response=_RESPONSE_BY_STATE.get(attendee.state, Response.NONE),
+        )
+        for attendee in event.attendee_ids
+        if attendee.partner_id.email and attendee.partner_id != organizer_partner
+    )
+    organizer = (
+        Person(email=organizer_partner.email, name=organizer_partner.name or "")
+        if organizer_partner.email else None
+    )
+    record = related_record(event)
+    return Event(
+        subject=event.name or "",
+        body_html=_body(event),
+        start=start,
+        end=end,
+        time_zone=_time_zone(event),
+        all_day=bool(event.allday),
+        location=event.location or "",
+        online_meeting_url=event.videocall_location or "",
+        attendees=attendees,
+        organizer=organizer,
+        show_as=show_as,
+        sensitivity=sensitivity,
+        reminder_minutes=_reminder_minutes(event),
+        categories=tuple(event.categ_ids.mapped("name")),
+        odoo_url=event_url(event),
+        odoo_ref=odoo_ref(event),
+        **_record_link(record),
+    )
+
+
+def _record_link(record):
+    if record is None:
+        return {"odoo_record_url": "", "odoo_record_name": ""}
+    return {
+        "odoo_record_url": f"{record.get_base_url()}/odoo/{record._name}/{record.id}",
+        "odoo_record_name": record.display_name or "",
+    }
+
+
+# --------------------------------------------------------------------------- core -> Odoo
+
+def find_or_create_partners(env, people):
+    """``{lower-case e-mail: res.partner}`` for ``people`` (objects with
+    ``email``/``name``): existing partners are matched case-insensitively
+    (a partner of a user first, then the oldest); missing ones are created
+    with just a name and an e-mail. One search, one create."""
+    Partner = env["res.partner"].sudo().with_context(active_test=False)
+    wanted = {person.email: person for person in people if person.email}
+    found = {}
+    if wanted:
+        candidates = Partner.search([("email_normalized", "in", list(wanted))], order="id")
+        for partner in candidates.sorted(lambda p: (not p.user_ids, not p.active, p.id)):
+            found.setdefault(partner.email_normalized, partner)
+    missing = [email for email in wanted if email not in found]
+    if missing:
+        created = Partner.create([{"name": wanted[email].name or email, "email": email} for email in missing])
+        found.update(zip(missing, created, strict=True))
+    return {email: partner.with_env(env) for email, partner in found.items()}
+
+
+def find_or_create_alarm(env, minutes):
+    """A notification ``calendar.alarm`` ``minutes`` before the start: an
+    existing one with those minutes (notification preferred over e-mail), else
+    a new notification alarm in the largest whole unit."""
+    Alarm = env["calendar.alarm"].sudo()
+    existing = Alarm.search(
+        [("alarm_type", "in", list(REMINDER_ALARM_TYPES)), ("duration_minutes", "=", minutes)], order="id")
+    if existing:
+        return existing.sorted(lambda a: (a.alarm_type != "notification", a.id))[0].with_env(env)
+    if minutes and minutes % 1440 == 0:
+        duration, interval, label = minutes // 1440, "days", "Days"
+    elif minutes and minutes % 60 == 0:
+        duration, interval, label = minutes // 60, "hours", "Hours"
+    else:
+        duration, interval, label = minutes, "minutes", "Minutes"
+    return Alarm.create({
+        "name": f"Notification - {duration} {label}",
+        "alarm_type": "notification", "duration": duration, "interval": interval,
+    }).with_env(env)
+
+
+def find_or_create_tags(env, names):
+    """``calendar.event.type`` records for ``names``, matched case-insensitively, created if missing."""
+    Tag = env["calendar.event.type"].sudo()
+    tags = Tag
+    for name in dict.fromkeys(n.strip() for n in names if n and n.strip()):
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        tag = Tag.search([("name", "=ilike", escaped)], order="id", limit=1)
+        tags |= tag or Tag.create({"name": name})
+    return tags.with_env(env)
+
+
+def _organizer_user(env, organizer, user):
+    if organizer is None:
+        return user
+    if (user.email or "").strip().lower() == organizer.email:
+        return user
+    users = env["res.users"].sudo().search([("partner_id.email_normalized", "=", organizer.email)], order="id")
+    internal = users.filtered(lambda u: not u.share)
+    return (internal or users)[:1].with_env(env)
+
+
+def _privacy(sensitivity, organizer_user):
+    privacy = _PRIVACY_BY_SENSITIVITY[sensitivity]
+    default = organizer_user.sudo().calendar_default_privacy if organizer_user else "public"
+    return False if privacy == (default or "public") else privacy
+
+
+def _alarm_commands(env, minutes, record):
+    keep = env["calendar.alarm"]
+    if record is not None:
+        current = _reminder_alarms(record.alarm_ids)
+        earliest = max(current.mapped("duration_minutes")) if current else None
+        keep = record.alarm_ids.filtered(
+            lambda a: a.alarm_type not in REMINDER_ALARM_TYPES
+            or (minutes is not None and a.duration_minutes < minutes and a.duration_minutes != earliest))
+    alarms = keep | (find_or_create_alarm(env, minutes) if minutes is not None else env["calendar.alarm"])
+    return [Command.set(alarms.ids)]
+
+
+def core_to_odoo_values(env, core_event, *, user, fields=None, record=None):
+    """``calendar.event`` values for ``core_event`` (create or write).
+
+    ``user`` is the connected user whose mailbox the event comes from; it is
+    the organizer when Outlook names none, and its default privacy decides
+    whether a sensitivity is stored as "default". ``fields`` limits the result
+    to the values those core fields produce (the fields Outlook changed).
+    ``record`` is the event being updated, if any: the reminder then replaces
+    only the earliest alarm (later Odoo alarms are kept) and attendees keep
+    their records. Write the result with :func:`write_odoo_values` (create
+    needs nothing more) under :data:`QUIET_CONTEXT`.
+    """
+    wanted = None
+    if fields is not None:
+        wanted = set()
+        for name in fields:
+            wanted.update(_ODOO_KEYS_BY_CORE_FIELD.get(name, ()))
+
+    def include(key):
+        return wanted is None or key in wanted
+
+    vals = {}
+    organizer_user = _organizer_user(env, core_event.organizer, user)
+    if include("name"):
+        vals["name"] = core_event.subject
+    if include("description"):
+        vals["description"] = core_event.body_html or False
+    if include("start"):
+        vals["allday"] = core_event.all_day
+        if core_event.all_day:
+            vals["start"] = datetime.combine(core_event.start, datetime.min.time()).replace(hour=8)
+            vals["stop"] = datetime.combine(core_event.end, datetime.min.time()).replace(hour=18)
+            vals["start_date"] = core_event.start
+            vals["stop_date"] = core_event.end
+        else:
+            vals["start"] = odoo_fields.Datetime.to_datetime(core_event.start.replace(tzinfo=None))
+            vals["stop"] = odoo_fields.Datetime.to_datetime(core_event.end.replace(tzinfo=None))
+    if include("event_tz") and core_event.recurrence is not None:
+        vals["event_tz"] = core_event.time_zone
+    if include("location"):
+        vals["location"] = core_event.location or False
+    if include("videocall_location"):
+        vals["videocall_location"] = core_event.online_meeting_url or False
+    if include("show_as"):
+        vals["show_as"] = "free" if core_event.show_as == ShowAs.FREE else "busy"
+    if include("privacy"):
+        vals["privacy"] = _privacy(core_event.sensitivity, organizer_user)
+    if include("alarm_ids"):
+        vals["alarm_ids"] = _alarm_commands(env, core_event.reminder_minutes, record)
+    if include("categ_ids"):
+        vals["categ_ids"] = [Command.set(find_or_create_tags(env, core_event.categories).ids)]
+    if include("user_id"):
+        vals["user_id"] = organizer_user.id or False
+    if include("partner_ids"):
+        partners = find_or_create_partners(env, core_event.attendees)
+        states = {}
+        if organizer_user:
+            states[organizer_user.partner_id.id] = "accepted"
+        for attendee in core_event.attendees:
+            states[partners[attendee.email].id] = _STATE_BY_RESPONSE[attendee.response]
+        vals["partner_ids"] = [Command.set(list(states))]
+        vals["attendee_ids"] = [
+            Command.create({"partner_id": partner_id, "state": state}) for partner_id, state in states.items()
+        ]
+        if record is not None:
+            existing = {attendee.partner_id.id: attendee for attendee in record.attendee_ids}
+            vals["attendee_ids"] = [Command.delete(a.id) for pid, a in existing.items() if pid not in states] + [
+                Command.update(existing[pid].id, {"state": state}) if pid in existing
+                else Command.create({"partner_id": pid, "state": state})
+                for pid, state in states.items()
+            ]
+    return vals
+
+
+def write_odoo_values(records, vals):
+    """Write :func:`core_to_odoo_values` output to existing events.
+
+    ``calendar.event.write`` rebuilds ``attendee_ids`` from ``partner_ids``
+    (new attendees start as "needs action"), so the answers Outlook sent are
+    applied right after, on the attendee records.
+    """
+    vals = dict(vals)
+    attendee_commands = vals.pop("attendee_ids", None)
+    records.write(vals)
+    if not attendee_commands:
+        return
+    states = {}
+    for command in attendee_commands:
+        if command[0] == Command.CREATE:
+            states[command[2]["partner_id"]] = command[2]["state"]
+        elif command[0] == Command.UPDATE:
+            attendee = records.env["calendar.attendee"].browse(command[1])
+            states[attendee.partner_id.id] = command[2]["state"]
+    for record in records:
+        for attendee in record.attendee_ids:
+            state = states.get(attendee.partner_id.id)
+            if state and attendee.state != state:
+                attendee.state = state
