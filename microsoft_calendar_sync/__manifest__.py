@@ -27,6 +27,10 @@
         "views/microsoft_calendar_account_views.xml",
         "views/templates.xml",
     ],
+    # demo users matching the sandbox seed's mailboxes, and a few events
+    "demo": [
+        "demo/demo.xml",
+    ],
     "assets": {
         "web.assets_backend": [
             "microsoft_calendar_sync/static/src/outlook_button/*",
