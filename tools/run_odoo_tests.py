@@ -162,7 +162,10 @@ def _traversable_by_others(path):
 class Cluster:
     """A private PostgreSQL cluster in a temporary directory."""
 
-    def __init__(self, bindir, keep=False):
+    def __init__(self, bindir, keep=False, directory=None):
+        """``directory``: use (and keep) this directory instead of a new
+        temporary one; a cluster already initialised there is reused
+        (tools/run_demo.py --keep-data)."""
         self.bindir = bindir
         self.keep = keep
         self.user = None  # (uid, gid) to run PostgreSQL as, when we are root
@@ -171,7 +174,11 @@ class Cluster:
             self.user = self._unprivileged_user()
             if not _traversable_by_others(base):
                 base = "/tmp"
-        self.tmp = Path(tempfile.mkdtemp(prefix="odoo-tests-", dir=base))
+        if directory is not None:
+            self.tmp = Path(directory).resolve()
+            self.tmp.mkdir(parents=True, exist_ok=True)
+        else:
+            self.tmp = Path(tempfile.mkdtemp(prefix="odoo-tests-", dir=base))
         self.pgdata = self.tmp / "pgdata"
         self.socket_dir = self.tmp  # psycopg2 takes a directory as "host"
         self.logfile = self.tmp / "postgresql.log"
@@ -199,6 +206,11 @@ class Cluster:
         return subprocess.run(args, env=env, cwd=self.tmp, check=False, capture_output=True, text=True, **extra, **kwargs)
 
     def start(self):
+        if not (self.pgdata / "PG_VERSION").exists():
+            self._initdb()
+        self._start_server()
+
+    def _initdb(self):
         result = self._run(
             [str(self.bindir / "initdb"), "-D", str(self.pgdata), "-U", DB_USER, "--auth=trust",
              "-E", "UTF8", "--locale=C", "--no-sync"],
@@ -206,6 +218,8 @@ class Cluster:
         )
         if result.returncode:
             raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+
+    def _start_server(self):
         options = " ".join([
             "-c listen_addresses=''",  # unix socket only
             f"-c unix_socket_directories='{self.socket_dir}'",
