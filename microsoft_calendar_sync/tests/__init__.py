@@ -7,3 +7,4 @@ from . import test_connect
 from . import test_tokens
 from . import test_ui
 from . import test_uninstall
+from . import test_event_mapping

@@ -60,8 +60,10 @@ SYNCED_FIELDS = frozenset({
 })
 
 #: Context for writes coming from Outlook: Outlook already mailed the
-#: attendees, Odoo must not mail them again.
-QUIET_CONTEXT = {"no_mail_to_attendees": True, "skip_attendee_notification": True}
+#: attendees, Odoo must not mail them again, nor add its "Organized by"
+#: contact block to the description (it would travel back to Outlook).
+QUIET_CONTEXT = {"no_mail_to_attendees": True, "skip_attendee_notification": True,
+                 "skip_contact_description": True}
 
 REF_MODEL = "calendar.event"
 REMINDER_ALARM_TYPES = ("notification", "email")
@@ -267,8 +269,10 @@ def find_or_create_alarm(env, minutes):
     existing one with those minutes (notification preferred over e-mail), else
     a new notification alarm in the largest whole unit."""
     Alarm = env["calendar.alarm"].sudo()
-    existing = Alarm.search(
-        [("alarm_type", "in", list(REMINDER_ALARM_TYPES)), ("duration_minutes", "=", minutes)], order="id")
+    # Filtered in Python: calendar.alarm's duration_minutes search divides
+    # minutes into hours/days and matches rounded values (1500 min -> 1 day).
+    existing = Alarm.search([("alarm_type", "in", list(REMINDER_ALARM_TYPES))], order="id").filtered(
+        lambda alarm: alarm.duration_minutes == minutes)
     if existing:
         return existing.sorted(lambda a: (a.alarm_type != "notification", a.id))[0].with_env(env)
     if minutes and minutes % 1440 == 0:
