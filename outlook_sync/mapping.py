@@ -257,7 +257,9 @@ def _body_from_graph(body: Any, warnings: list[str]) -> tuple[str, str, str, str
     if kind != "html":
         warnings.append(f"unknown body contentType {body.get('contentType')!r}; treating it as HTML")
     user_html, odoo_url, record_url, record_name = split_backlinks(content)
-    return sanitize_html(user_html), odoo_url, record_url, record_name
+    # Exchange wraps bodies in <html><body> with line breaks; the sanitizer drops
+    # the wrapper but keeps the whitespace around it, which is not the user's text.
+    return sanitize_html(user_html).strip(), odoo_url, record_url, record_name
 
 
 def _extended_properties(value: Any) -> dict[str, str]:

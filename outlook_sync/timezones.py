@@ -43,7 +43,7 @@ def is_iana_name(name: str) -> bool:
     """True if ``name`` is an IANA zone this Python can load."""
     try:
         get_zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         return False
     return True
 

@@ -147,3 +147,16 @@ def test_snapshot_without_record_link_keys_still_loads():
     assert Event.from_snapshot(snapshot) == event
     del snapshot["odoo_record_url"], snapshot["odoo_record_name"]
     assert Event.from_snapshot(snapshot) == Event()
+
+
+def test_exchange_html_wrapper_whitespace_is_not_user_text():
+    wrapped = {"contentType": "html", "content":
+               '<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\r\n</head>\r\n'
+               "<body>\r\n<p>Agenda</p>\r\n" + backlink_block(URL) + "\r\n</body>\r\n</html>\r\n"}
+    event, _warnings = event_from_graph({"start": {"dateTime": "2024-01-01T09:00:00", "timeZone": "UTC"},
+                                         "end": {"dateTime": "2024-01-01T10:00:00", "timeZone": "UTC"},
+                                         "body": wrapped})
+    assert event.body_html == "<p>Agenda</p>" and event.odoo_url == URL
+    empty, _warnings = event_from_graph({"start": {"dateTime": "2024-01-01T09:00:00", "timeZone": "UTC"},
+                                         "body": {**wrapped, "content": "<html>\n<body>\n\n</body>\n</html>"}})
+    assert empty.body_html == ""

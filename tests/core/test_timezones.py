@@ -58,3 +58,8 @@ def test_zones_sharing_a_windows_zone_are_the_same_for_sync():
     assert same_zone("Europe/Brussels", "Europe/Paris")
     assert same_zone("Pacific/Pago_Pago", "Etc/GMT+11")
     assert not same_zone("Europe/Brussels", "Europe/London")
+
+
+def test_a_zone_name_too_long_for_a_file_name_is_unknown_not_a_crash():
+    zone, warning = resolve_time_zone("Zone/" + "x" * 300, "Europe/Brussels")
+    assert zone == "Europe/Brussels" and "unknown time zone" in warning
