@@ -12,7 +12,7 @@ from outlook_sandbox import SandboxServer
 from outlook_sandbox.seed import load_seed_data
 from outlook_sync.body import body_fingerprint
 from outlook_sync.mapping import MEETING_URL_PROPERTY_ID, ODOO_REF_PROPERTY_ID, event_from_graph, event_to_graph
-from outlook_sync.model import EVENT_FIELDS, Attendee, Event, Person, Response, Sensitivity, ShowAs, field_equal
+from outlook_sync.model import EVENT_FIELDS, Attendee, AttendeeType, Event, Person, Response, Sensitivity, ShowAs, field_equal
 from outlook_sync.timezones import same_zone
 
 from odoo.fields import Command
@@ -201,6 +201,26 @@ class TestEventMapping(TransactionCase):
         self.assertEqual(odoo_event_to_core(event, base=base).show_as, ShowAs.OOF)
         event.show_as = "free"
         self.assertEqual(odoo_event_to_core(event, base=base).show_as, ShowAs.FREE)
+
+    def test_base_keeps_what_odoo_cannot_store(self):
+        tag = self.env["calendar.event.type"].create({"name": "Customer"})
+        event = self.make(categ_ids=[Command.set(tag.ids)],
+                          partner_ids=[Command.set((self.alice.partner_id | self.bob | self.zoe).ids)])
+        plain = odoo_event_to_core(event)
+        self.assertEqual({a.type for a in plain.attendees}, {AttendeeType.REQUIRED})
+        base = plain.replace(
+            time_zone="America/Los_Angeles", categories=("CUSTOMER",),
+            attendees=(Attendee("bob@contoso.com", "Bob Stone", type=AttendeeType.OPTIONAL),
+                       Attendee("room@contoso.com", "Room", type=AttendeeType.RESOURCE)))
+        kept = odoo_event_to_core(event, base=base)
+        self.assertEqual(kept.time_zone, "America/Los_Angeles", "a single event keeps Outlook's zone")
+        self.assertEqual(kept.categories, ("CUSTOMER",))
+        self.assertEqual({a.email: a.type for a in kept.attendees},
+                         {"bob@contoso.com": AttendeeType.OPTIONAL, "zoe@example.org": AttendeeType.REQUIRED})
+        self.assertEqual(kept.replace(time_zone=plain.time_zone, categories=plain.categories,
+                                      attendees=plain.attendees), plain)
+        tag.name = "Key account"
+        self.assertEqual(odoo_event_to_core(event, base=base).categories, ("Key account",))
 
     def test_reminder_is_the_earliest_alarm_and_inbound_keeps_later_ones(self):
         notif_15 = self.env.ref("calendar.alarm_notif_1")

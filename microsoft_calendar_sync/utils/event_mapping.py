@@ -15,8 +15,9 @@ start/stop (naive UTC)       start/end (aware UTC)        timed events
 allday, start_date/stop_date all_day, start/end (dates)   inclusive end on both sides; Odoo's internal
                                                           08:00/18:00 start/stop follow the dates
 event_tz / organizer's tz    time_zone (IANA)             Odoo stores a zone only on recurrences;
-                                                          a single event's zone is its organizer's
-                                                          (inbound: not written for single events)
+                                                          a single event's zone is its organizer's,
+                                                          or Outlook's (``base``); not written
+                                                          inbound for single events
 location                     location
 videocall_location           online_meeting_url           Discuss URLs are sent as they are; an
                                                           Outlook Teams joinUrl replaces it once
@@ -33,16 +34,20 @@ show_as free/busy            show_as                      Outlook tentative/oof/
 alarm_ids                    reminder_minutes             the earliest notification/email alarm;
                                                           inbound: find-or-create a notification
                                                           alarm, later alarms kept (``record``)
-categ_ids                    categories                   by name, case-insensitive find-or-create
+categ_ids                    categories                   by name, case-insensitive find-or-create;
+                                                          Outlook's letter case kept (``base``)
 user_id (partner e-mail)     organizer                    external organizer -> no Odoo user
-attendee_ids (minus the      attendees                    all "required" (Odoo has no optional);
-organizer)                                                attendees without e-mail are not sent
+attendee_ids (minus the      attendees                    Odoo has no optional/resource flag:
+organizer)                                                "required", or Outlook's type (``base``);
+                                                          attendees without e-mail are not sent;
+                                                          needsAction <-> none/notResponded
 event URL, res_model/res_id  odoo_url, odoo_record_url,   "Open in Odoo" links in the Outlook body
                              odoo_record_name             (read only on the Odoo side)
 db uuid + id                 odoo_ref                     see :func:`odoo_ref`
 ============================ ============================ =============================================
 """
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from outlook_sync.model import Attendee, Event, Person, Response, Sensitivity, ShowAs
@@ -183,8 +188,11 @@ def odoo_event_to_core(event, *, base=None):
     ``base`` (the binding's base snapshot, optional) keeps Outlook's richer
     value where Odoo can only store a coarser one and has not changed it:
     Outlook ``oof``/``tentative``/``workingElsewhere``/``unknown`` while Odoo
-    still says busy, ``personal`` while Odoo still says private. Without it an
-    Odoo edit of another field would flatten them.
+    still says busy, ``personal`` while Odoo still says private, an optional
+    or resource attendee's type, a category's letter case, and the zone of a
+    single event (Odoo keeps a zone only for recurrences). Without it an Odoo
+    edit of another field would flatten them. Pass it whenever the event has
+    a binding.
     """
     event.ensure_one()
     organizer_partner = event.user_id.partner_id
@@ -212,13 +220,24 @@ def odoo_event_to_core(event, *, base=None):
         Person(email=organizer_partner.email, name=organizer_partner.name or "")
         if organizer_partner.email else None
     )
+    categories = tuple(event.categ_ids.mapped("name"))
+    time_zone = _time_zone(event)
+    if base is not None:
+        types = {attendee.email: attendee.type for attendee in base.attendees}
+        attendees = tuple(
+            replace(attendee, type=types[attendee.email]) if attendee.email in types else attendee
+            for attendee in attendees)
+        spelling = {name.casefold(): name for name in base.categories}
+        categories = tuple(spelling.get(name.casefold(), name) for name in categories)
+        if not event.recurrency:
+            time_zone = base.time_zone
     record = related_record(event)
     return Event(
         subject=event.name or "",
         body_html=_body(event),
         start=start,
         end=end,
-        time_zone=_time_zone(event),
+        time_zone=time_zone,
         all_day=bool(event.allday),
         location=event.location or "",
         online_meeting_url=event.videocall_location or "",
@@ -227,7 +246,7 @@ def odoo_event_to_core(event, *, base=None):
         show_as=show_as,
         sensitivity=sensitivity,
         reminder_minutes=_reminder_minutes(event),
-        categories=tuple(event.categ_ids.mapped("name")),
+        categories=categories,
         odoo_url=event_url(event),
         odoo_ref=odoo_ref(event),
         **_record_link(record),
