@@ -215,8 +215,14 @@ class TestEventMapping(TransactionCase):
         kept = odoo_event_to_core(event, base=base)
         self.assertEqual(kept.time_zone, "America/Los_Angeles", "a single event keeps Outlook's zone")
         self.assertEqual(kept.categories, ("CUSTOMER",))
-        self.assertEqual({a.email: a.type for a in kept.attendees},
-                         {"bob@contoso.com": AttendeeType.OPTIONAL, "zoe@example.org": AttendeeType.REQUIRED})
+        self.assertEqual({a.email: (a.type, a.name) for a in kept.attendees},
+                         {"bob@contoso.com": (AttendeeType.OPTIONAL, "Bob Stone"),
+                          "zoe@example.org": (AttendeeType.REQUIRED, "Zoë Ñúñez")})
+        renamed = base.replace(attendees=(Attendee("bob@contoso.com", "Robert (Contoso)"),),
+                               organizer=Person("alice@contoso.com", "Martin, Alice"))
+        kept_names = odoo_event_to_core(event, base=renamed)
+        self.assertEqual([a.name for a in kept_names.attendees], ["Robert (Contoso)", "Zoë Ñúñez"])
+        self.assertEqual(kept_names.organizer, Person("alice@contoso.com", "Martin, Alice"))
         self.assertEqual(kept.replace(time_zone=plain.time_zone, categories=plain.categories,
                                       attendees=plain.attendees), plain)
         tag.name = "Key account"

@@ -36,7 +36,10 @@ alarm_ids                    reminder_minutes             the earliest notificat
                                                           alarm, later alarms kept (``record``)
 categ_ids                    categories                   by name, case-insensitive find-or-create;
                                                           Outlook's letter case kept (``base``)
-user_id (partner e-mail)     organizer                    external organizer -> no Odoo user
+user_id (partner e-mail)     organizer                    external organizer -> no Odoo user;
+                                                          display names: Odoo's partner names, or
+                                                          Outlook's (``base``); existing partners
+                                                          are never renamed
 attendee_ids (minus the      attendees                    Odoo has no optional/resource flag:
 organizer)                                                "required", or Outlook's type (``base``);
                                                           attendees without e-mail are not sent;
@@ -189,7 +192,8 @@ def odoo_event_to_core(event, *, base=None):
     value where Odoo can only store a coarser one and has not changed it:
     Outlook ``oof``/``tentative``/``workingElsewhere``/``unknown`` while Odoo
     still says busy, ``personal`` while Odoo still says private, an optional
-    or resource attendee's type, a category's letter case, and the zone of a
+    or resource attendee's type, attendees' and the organizer's display names
+    (Odoo keeps its partners' names), a category's letter case, and the zone of a
     single event (Odoo keeps a zone only for recurrences). Without it an Odoo
     edit of another field would flatten them. Pass it whenever the event has
     a binding.
@@ -223,10 +227,15 @@ def odoo_event_to_core(event, *, base=None):
     categories = tuple(event.categ_ids.mapped("name"))
     time_zone = _time_zone(event)
     if base is not None:
-        types = {attendee.email: attendee.type for attendee in base.attendees}
+        # Display names are Outlook's (Odoo keeps its own partner names) and
+        # Odoo has no optional/resource flag: both stay as Outlook had them.
+        known = {attendee.email: attendee for attendee in base.attendees}
         attendees = tuple(
-            replace(attendee, type=types[attendee.email]) if attendee.email in types else attendee
+            replace(attendee, type=known[attendee.email].type, name=known[attendee.email].name)
+            if attendee.email in known else attendee
             for attendee in attendees)
+        if organizer is not None and base.organizer is not None and base.organizer.email == organizer.email:
+            organizer = base.organizer
         spelling = {name.casefold(): name for name in base.categories}
         categories = tuple(spelling.get(name.casefold(), name) for name in categories)
         if not event.recurrency:
