@@ -1,2 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from ..utils import log_redaction
 from . import main
+
+log_redaction.install()
