@@ -23,8 +23,11 @@
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
+        "security/microsoft_calendar_binding_security.xml",
+        "data/ir_cron_data.xml",
         "views/res_config_settings_views.xml",
         "views/microsoft_calendar_account_views.xml",
+        "views/microsoft_calendar_binding_views.xml",
         "views/templates.xml",
     ],
     # demo users matching the sandbox seed's mailboxes, and a few events

@@ -4,3 +4,6 @@ from . import microsoft_calendar_account
 from . import microsoft_calendar_sign_in
 from . import ir_module_module
 from . import res_config_settings
+from . import microsoft_calendar_binding
+from . import calendar_event
+from . import microsoft_calendar_sync

@@ -8,3 +8,7 @@ from . import test_tokens
 from . import test_ui
 from . import test_uninstall
 from . import test_event_mapping
+from . import test_sync_outbound
+from . import test_sync_inbound
+from . import test_sync_conflicts
+from . import test_sync_status

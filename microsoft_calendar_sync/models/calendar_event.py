@@ -1,0 +1,152 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The transactional outbox on ``calendar.event``.
+
+Any create, write of a synced field, archive, unarchive or unlink of an event
+whose organizer (``user_id``) has an Outlook account marks that account's
+binding ``pending`` in the same transaction and triggers the push cron (which
+runs after the commit, in a cron worker): the user's request never talks to
+Microsoft, and a crash or an outage loses nothing.
+
+Writes made by the inbound sync carry the context flag :data:`FROM_OUTLOOK`:
+they never mark anything (no echo), and they send none of Odoo's invitation
+or update e-mails (Outlook already sent its own).
+
+Attendee-only events (the organizer is someone else) are not pushed from the
+attendee's account; meetings between several connected users come later.
+Recurring events are not synced yet: their binding is ``skipped`` with the
+reason "recurring", visible in the status list.
+"""
+
+import logging
+import uuid
+
+from odoo import api, models
+
+from ..utils import event_mapping as _mapping
+from .microsoft_calendar_binding import OUTBOX_MARK
+
+_logger = logging.getLogger(__name__)
+
+#: The one context flag of writes that come from Outlook.
+FROM_OUTLOOK = "mcs_from_outlook"
+#: Account states whose events are synced (paused and needs_reauth keep their outbox).
+SYNCING_STATES = ("connected", "syncing", "error", "paused", "needs_reauth")
+#: Fields that decide *whether* an event is synced, besides the mapped ones.
+_SCOPE_FIELDS = frozenset({"active", "user_id", "recurrency", "recurrence_id"})
+SKIP_RECURRING = "recurring"
+
+
+def event_mapping():
+    """The field mapping module (``utils/event_mapping.py``)."""
+    return _mapping
+
+
+class CalendarEvent(models.Model):
+    _inherit = "calendar.event"
+
+    # ------------------------------------------------------------------ outbox
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        events = super().create(vals_list)
+        if not self.env.context.get(FROM_OUTLOOK):
+            events._mcs_mark_pending()
+        return events
+
+    def write(self, vals):
+        mapping = event_mapping()
+        watched = (
+            mapping is not None
+            and not self.env.context.get(FROM_OUTLOOK)
+            and bool(set(vals) & (mapping.SYNCED_FIELDS | _SCOPE_FIELDS))
+        )
+        leaving = self.env["microsoft.calendar.binding"]
+        if watched and "user_id" in vals:
+            # the organizer changes: the old organizer's Outlook event goes away
+            leaving = leaving.sudo().search([("event_id", "in", self.ids), ("state", "!=", "skipped"),
+                                             ("user_id", "!=", vals["user_id"] or False)])
+        result = super().write(vals)
+        if watched:
+            self._mcs_mark_pending(leaving)
+        return result
+
+    def unlink(self):
+        if not self.env.context.get(FROM_OUTLOOK):
+            bindings = self.env["microsoft.calendar.binding"].sudo().search(
+                [("event_id", "in", self.ids), ("state", "!=", "skipped")])
+            # event_id becomes NULL with the event; odoo_ref stays and tells
+            # the push cron which Outlook event to delete.
+            bindings.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
+            if bindings:
+                self._mcs_trigger_push()
+        return super().unlink()
+
+    def _mcs_is_recurring(self):
+        self.ensure_one()
+        return bool(self.recurrency or self.recurrence_id)
+
+    def _mcs_mark_pending(self, leaving=None):
+        """Create or mark the bindings of these events pending; trigger the push cron.
+
+        Only the organizer's account pushes an event; ``leaving`` are bindings
+        of an account whose user stopped being the organizer (pushed as a
+        deletion)."""
+        mapping = event_mapping()
+        if mapping is None or not self:
+            return
+        events = self.sudo().with_context(active_test=False)
+        Binding = self.env["microsoft.calendar.binding"].sudo()
+        organizers = events.user_id
+        accounts = self.env["microsoft.calendar.account"].sudo().search(
+            [("user_id", "in", organizers.ids), ("state", "in", SYNCING_STATES)]) if organizers else []
+        account_by_user = {account.user_id.id: account for account in accounts}
+        bindings = Binding.search([("event_id", "in", events.ids)])
+        bound = {(binding.account_id.id, binding.event_id.id): binding for binding in bindings}
+        marked = False
+        # Attendee-only copies are not pushed (meetings of several connected users come later).
+        bindings = bindings.filtered(lambda b: b.user_id == b.event_id.user_id) | (leaving or Binding)
+        for binding in bindings:
+            recurring = binding.event_id._mcs_is_recurring()
+            if recurring and not binding.graph_id:
+                binding.write({"state": "skipped", "skip_reason": SKIP_RECURRING, "pending": False})
+                continue
+            binding.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0,
+                           "skip_reason": False})
+            marked = True
+        to_create = []
+        for event in events:
+            account = account_by_user.get(event.user_id.id)
+            if account is None or (account.id, event.id) in bound:
+                continue
+            values = {"key": uuid.uuid4().hex, "account_id": account.id, "event_id": event.id,
+                      "odoo_ref": mapping.odoo_ref(event)}
+            if event._mcs_is_recurring():
+                values.update(state="skipped", skip_reason=SKIP_RECURRING)
+            elif not event.active:
+                continue  # an archived event that was never pushed: nothing to tell Outlook
+            else:
+                values.update(state="pending", pending=OUTBOX_MARK)
+                marked = True
+            to_create.append(values)
+        if to_create:
+            Binding.create(to_create)
+        if marked:
+            self._mcs_trigger_push()
+
+    def _mcs_trigger_push(self):
+        cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_push", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
+
+    # ------------------------------------------------------------------ e-mails
+
+    def _skip_send_mail_status_update(self):
+        """Outlook e-mails the invitations, updates and cancellations of the
+        events it holds for their organizer; Odoo must not send its own too.
+        Events written by the inbound sync never send Odoo e-mails either."""
+        if self.env.context.get(FROM_OUTLOOK):
+            return True
+        if not self._mcs_is_recurring() and self.user_id and self.env["microsoft.calendar.account"].sudo().search_count(
+                [("user_id", "=", self.user_id.id), ("state", "in", SYNCING_STATES)], limit=1):
+            return True
+        return super()._skip_send_mail_status_update()

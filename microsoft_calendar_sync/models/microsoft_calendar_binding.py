@@ -1,0 +1,268 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The sync status table: one row per (Outlook account, Odoo event).
+
+A binding outlives its event: ``event_id`` is set to NULL when the event is
+deleted in Odoo, while ``odoo_ref`` (database uuid + event id) stays, so the
+push cron still knows which Outlook event to delete. The outbox marks rows
+``pending`` in the transaction of the user's change; the crons clear them.
+
+States:
+
+* ``pending``  -- something must be sent or looked at (outbox mark, or a retry
+  waiting for ``next_retry``);
+* ``synced``   -- both sides agree with ``base``;
+* ``error``    -- gave up after :data:`MAX_ATTEMPTS` attempts; shown to the
+  user, retried only when the event changes again or on "Sync now";
+* ``skipped``  -- not synced on purpose (``skip_reason``: recurring events,
+  payloads Outlook sent that cannot be read).
+
+:class:`BindingStoreAdapter` gives the core's :class:`~outlook_sync.reconcile.Reconciler`
+its ``BindingStore`` over these rows.
+"""
+
+import json
+import uuid
+from datetime import timedelta
+
+from outlook_sync.model import Event
+from outlook_sync.reconcile import Binding
+
+from odoo import api, fields, models
+
+BINDING_STATES = [
+    ("pending", "Pending"),
+    ("synced", "Synchronized"),
+    ("error", "Error"),
+    ("skipped", "Skipped"),
+]
+#: After this many failed attempts a binding becomes a visible error.
+MAX_ATTEMPTS = 5
+#: Marker of an outbox change (the core only needs a non-empty ``pending``).
+OUTBOX_MARK = "odoo changed"
+
+
+def backoff(attempts):
+    """Delay before retry number ``attempts`` (1, 2, ...): 1, 2, 4, 8... minutes, at most 2 hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 120))
+
+
+class MicrosoftCalendarBinding(models.Model):
+    _name = "microsoft.calendar.binding"
+    _description = "Outlook Calendar Sync Status"
+    _order = "account_id, id desc"
+    _rec_name = "name"
+
+    key = fields.Char(required=True, readonly=True, index=True, copy=False,
+                      help="The sync engine's own identifier of this pair.")
+    account_id = fields.Many2one("microsoft.calendar.account", "Outlook account", required=True, index=True,
+                                 ondelete="cascade", readonly=True)
+    user_id = fields.Many2one(related="account_id.user_id", store=True, index=True, string="User")
+    event_id = fields.Many2one("calendar.event", "Odoo event", index="btree_not_null", ondelete="set null",
+                               readonly=True)
+    name = fields.Char(compute="_compute_name")
+    odoo_ref = fields.Char("Odoo reference", readonly=True, index="btree_not_null", copy=False,
+                           help="Database uuid and event id; stays when the event is deleted.")
+    graph_id = fields.Char("Outlook event id", readonly=True, copy=False)
+    ical_uid = fields.Char("iCalUId", readonly=True, index="btree_not_null", copy=False)
+    change_key = fields.Char("changeKey", readonly=True, copy=False)
+    base = fields.Text("Base snapshot", readonly=True, copy=False,
+                       help="The event as both sides last agreed on it (JSON).")
+    pending = fields.Char("Pending operation", readonly=True, copy=False)
+    transaction_id = fields.Char(readonly=True, copy=False,
+                                 help="Idempotency key of an Outlook create that may or may not have happened.")
+    attempts = fields.Integer(readonly=True, copy=False)
+    next_retry = fields.Datetime("Next retry", readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    state = fields.Selection(BINDING_STATES, required=True, default="pending", readonly=True, index=True)
+    skip_reason = fields.Char(readonly=True, copy=False)
+    last_sync = fields.Datetime("Last synchronized", readonly=True, copy=False)
+
+    _key_uniq = models.Constraint("UNIQUE (key)", "A sync key is unique.")
+    _account_event_uniq = models.Constraint(
+        "UNIQUE (account_id, event_id)", "An event has one sync status per Outlook account.")
+    _account_graph_uniq = models.Constraint(
+        "UNIQUE (account_id, graph_id)", "An Outlook event is bound to one Odoo event per account.")
+    _account_ref_uniq = models.Constraint(
+        "UNIQUE (account_id, odoo_ref)", "An Odoo reference is bound once per account.")
+
+    @api.depends("event_id", "odoo_ref", "graph_id")
+    def _compute_name(self):
+        for binding in self:
+            binding.name = binding.event_id.display_name or binding.odoo_ref or binding.graph_id or ""
+
+    # ------------------------------------------------------------------ core form
+
+    def _mcs_to_core(self):
+        self.ensure_one()
+        return Binding(
+            key=self.key,
+            odoo_ref=self.odoo_ref or None,
+            graph_id=self.graph_id or None,
+            ical_uid=self.ical_uid or "",
+            change_key=self.change_key or "",
+            base=Event.from_snapshot(json.loads(self.base)) if self.base else None,
+            pending=self.pending or "",
+            transaction_id=self.transaction_id or "",
+            attempts=self.attempts,
+            last_error=self.last_error or "",
+        )
+
+    def action_retry(self):
+        """Retry now (from the status list): pending again, due at once."""
+        self.account_id._mcs_check_may_manage()
+        bindings = self.sudo().filtered(lambda b: b.state in ("error", "pending"))
+        bindings.write({"state": "pending", "next_retry": False, "attempts": 0,
+                        "pending": OUTBOX_MARK})
+        if bindings:
+            self.env.ref("microsoft_calendar_sync.ir_cron_mcs_push")._trigger()
+
+
+class BindingStoreAdapter:
+    """The core's ``BindingStore`` over the bindings of one account.
+
+    Every binding of the account is read once (one query) and indexed; writes go
+    to the database at once (``save``/``delete``), so a crash never leaves the
+    index ahead of the table. ``include_pending`` decides what ``pending()``
+    offers the reconciler: the push run offers the due outbox rows, a pull run
+    none (it decides only what Outlook reported).
+    """
+
+    def __init__(self, account, *, now=None, include_pending=True):
+        self.account = account
+        self.env = account.env
+        self.Binding = self.env["microsoft.calendar.binding"].sudo()
+        self.now = now or fields.Datetime.now()
+        self.include_pending = include_pending
+        #: keys ``pending()`` offers the reconciler (the push run's current chunk)
+        self.offer = set()
+        self.records = {}
+        self._core = {}
+        self._by_odoo = {}
+        self._by_graph = {}
+        self._by_ical = {}
+        #: odoo_ref -> calendar.event id, filled by the sync run, so saved rows point at their event
+        self.event_ids = {}
+        records = self.Binding.with_context(active_test=False).search([("account_id", "=", account.id)])
+        for record in records:
+            self._index(record)
+
+    # -- index ---------------------------------------------------------------
+
+    def _index(self, record):
+        self.records[record.key] = record
+        self._core.pop(record.key, None)
+        if record.odoo_ref:
+            self._by_odoo[record.odoo_ref] = record.key
+        if record.graph_id:
+            self._by_graph[record.graph_id] = record.key
+        if record.ical_uid:
+            self._by_ical[record.ical_uid] = record.key
+
+    def _unindex(self, key):
+        record = self.records.pop(key, None)
+        self._core.pop(key, None)
+        if record is None:
+            return
+        for index, value in ((self._by_odoo, record.odoo_ref), (self._by_graph, record.graph_id),
+                             (self._by_ical, record.ical_uid)):
+            if value and index.get(value) == key:
+                del index[value]
+
+    def record(self, key):
+        return self.records.get(key)
+
+    def record_by_graph_id(self, graph_id):
+        return self.records.get(self._by_graph.get(graph_id, ""))
+
+    def record_by_odoo_ref(self, odoo_ref):
+        return self.records.get(self._by_odoo.get(odoo_ref, ""))
+
+    # -- BindingStore --------------------------------------------------------
+
+    def get(self, key):
+        record = self.records.get(key)
+        if record is None or record.state == "skipped":
+            return None
+        if key not in self._core:
+            self._core[key] = record._mcs_to_core()
+        return self._core[key]
+
+    def by_odoo_ref(self, odoo_ref):
+        return self.get(self._by_odoo.get(odoo_ref, ""))
+
+    def by_graph_id(self, graph_id):
+        return self.get(self._by_graph.get(graph_id, ""))
+
+    def by_ical_uid(self, ical_uid):
+        return self.get(self._by_ical.get(ical_uid, ""))
+
+    def due(self):
+        """Records the push run must look at: pending and due."""
+        return [record for record in self.records.values()
+                if record.state == "pending" and (not record.next_retry or record.next_retry <= self.now)]
+
+    def pending(self):
+        if not self.include_pending:
+            return []
+        return [binding for binding in map(self.get, self.offer) if binding is not None]
+
+    def all(self):
+        return [self.get(key) for key in list(self.records) if self.get(key) is not None]
+
+    def save(self, binding, *, failed=False):
+        values = {
+            "odoo_ref": binding.odoo_ref or False,
+            "graph_id": binding.graph_id or False,
+            "ical_uid": binding.ical_uid or False,
+            "change_key": binding.change_key or False,
+            "base": json.dumps(binding.base.to_snapshot()) if binding.base is not None else False,
+            "pending": binding.pending or False,
+            "transaction_id": binding.transaction_id or False,
+            "attempts": binding.attempts,
+            "last_error": binding.last_error or False,
+        }
+        if binding.pending:
+            give_up = binding.attempts >= MAX_ATTEMPTS
+            values.update(state="error" if give_up else "pending",
+                          next_retry=False if give_up else self.now + backoff(binding.attempts))
+        else:
+            values.update(state="synced", next_retry=False, skip_reason=False, last_sync=self.now)
+        if binding.odoo_ref in self.event_ids:
+            values["event_id"] = self.event_ids[binding.odoo_ref]
+        elif not binding.odoo_ref:
+            values["event_id"] = False
+        record = self.records.get(binding.key)
+        if record is None and binding.odoo_ref:
+            # An outbox row for the same event (created before the reconciler knew it).
+            record = self.record_by_odoo_ref(binding.odoo_ref)
+            if record is not None:
+                self._unindex(record.key)
+                values["key"] = binding.key
+        if record is None:
+            record = self.Binding.create({"key": binding.key, "account_id": self.account.id, **values})
+        else:
+            self._unindex(record.key)
+            record.write(values)
+        self._index(record)
+        return record
+
+    def delete(self, key):
+        record = self.records.get(key)
+        self._unindex(key)
+        if record is not None:
+            record.unlink()
+
+    def skip(self, *, reason, graph_id=None, event=None, odoo_ref=None, error=""):
+        """Record an event not synced on purpose (visible, counted)."""
+        record = (self.record_by_graph_id(graph_id) if graph_id else None) or \
+            (self.record_by_odoo_ref(odoo_ref) if odoo_ref else None)
+        values = {"state": "skipped", "skip_reason": reason, "last_error": error or False, "pending": False,
+                  "next_retry": False}
+        if record is None:
+            record = self.Binding.create({
+                "key": uuid.uuid4().hex, "account_id": self.account.id, "graph_id": graph_id or False,
+                "event_id": event.id if event else False, "odoo_ref": odoo_ref or False, **values})
+        else:
+            record.write(values)
+        self._index(record)
+        return record

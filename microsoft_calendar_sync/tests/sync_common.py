@@ -1,0 +1,122 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Fixtures of the sync tests: Alice connected through the real flow, her
+Outlook side driven through Graph as she would in Outlook, the sandbox's
+control API (mail log, faults, stats, delta eviction) and the runs."""
+
+from datetime import datetime, timedelta, timezone
+
+import requests
+from outlook_sandbox import faults
+
+from odoo import fields
+
+from ..models import microsoft_calendar_sync as sync_module
+from .common import OutlookCase
+
+
+class SyncCase(OutlookCase):
+
+    def setUp(self):
+        super().setUp()
+        self.account = self.assert_connected(self.connect(self.alice), self.alice, "alice@contoso.com")
+        # a first (empty) sync, so each test starts from an incremental state
+        self.sync()
+        self.clear_mail()
+        self.Event = self.env["calendar.event"].with_user(self.alice)
+        self.tomorrow = (datetime.now() + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+    # -- runs ------------------------------------------------------------------
+
+    def push(self):
+        return self.account._mcs_sync(pull=False)
+
+    def sync(self, **context):
+        account = self.account.with_context(**context) if context else self.account
+        return account._mcs_sync()
+
+    # -- Outlook, as Alice uses it -----------------------------------------------
+
+    def outlook(self):
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        return settings.graph_client(self.account._mcs_sign_in())
+
+    def outlook_create(self, subject="From Outlook", start=None, hours=1, **extra):
+        start = start or self.tomorrow.replace(tzinfo=timezone.utc)
+        body = {
+            "subject": subject,
+            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {"dateTime": (start + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            **extra,
+        }
+        with self.outlook() as client:
+            return client.create_event(body)
+
+    def outlook_update(self, graph_id, changes):
+        with self.outlook() as client:
+            return client.update_event(graph_id, changes)
+
+    def outlook_get(self, graph_id):
+        with self.outlook() as client:
+            return client.get_event(graph_id)
+
+    def outlook_delete(self, graph_id):
+        with self.outlook() as client:
+            client.delete_event(graph_id)
+
+    def outlook_events(self, address="alice@contoso.com"):
+        """Every event of the mailbox, as the sandbox stores it (control API)."""
+        response = requests.get(f"{self.sandbox.base_url}/_sandbox/mailboxes/{address}/events",
+                                verify=self.sandbox.ca_path, timeout=10)
+        response.raise_for_status()
+        return response.json()["value"]
+
+    # -- sandbox control ---------------------------------------------------------
+
+    def control(self, method, path, payload=None):
+        response = requests.request(method, f"{self.sandbox.base_url}/_sandbox{path}", json=payload,
+                                    verify=self.sandbox.ca_path, timeout=10)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def clear_mail(self):
+        self.control("DELETE", "/mail")
+
+    def sent_mail(self):
+        return self.control("GET", "/mail")["value"]
+
+    def fault(self, **spec):
+        rule = faults.add_rule(self.sandbox.world, spec)
+        self.addCleanup(self.sandbox.world.extra.get("faults", []).clear)
+        return rule
+
+    # -- Odoo --------------------------------------------------------------------
+
+    def odoo_mails(self):
+        return self.env["mail.mail"].sudo().search_count([])
+
+    def binding(self, event):
+        return self.env["microsoft.calendar.binding"].sudo().search([("event_id", "=", event.id)])
+
+    def make_event(self, name="Odoo meeting", **values):
+        return self.Event.create({"name": name, "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+                                  "user_id": self.alice.id, **values})
+
+    def due_now(self, bindings):
+        """Let the backoff of ``bindings`` pass."""
+        bindings.sudo().write({"next_retry": fields.Datetime.now() - timedelta(seconds=1)})
+
+    @staticmethod
+    def patch_module(name, value):
+        return _Patch(sync_module, name, value)
+
+
+class _Patch:
+    def __init__(self, module, name, value):
+        self.module, self.name, self.value = module, name, value
+
+    def __enter__(self):
+        self.old = getattr(self.module, self.name)
+        setattr(self.module, self.name, self.value)
+
+    def __exit__(self, *exc):
+        setattr(self.module, self.name, self.old)

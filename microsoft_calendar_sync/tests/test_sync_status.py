@@ -1,0 +1,43 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""What people see: the button's status (counts, last run), "Sync now", who
+may read which sync status rows, and the crons' account selection."""
+
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from .sync_common import SyncCase
+
+
+@tagged("post_install", "-at_install", "mcs_sync")
+class TestSyncStatus(SyncCase):
+
+    def test_sync_now_pushes_and_pulls_and_the_button_shows_counts(self):
+        event = self.make_event("Shown on the button")
+        self.outlook_create("From Outlook for the button")
+        self.authenticate("alice", "alice")
+        result = self.make_jsonrpc_request("/microsoft_calendar_sync/sync_now")
+        self.assertEqual(result["type"], "success", result)
+        self.assertIn("1 received", result["message"])
+        self.assertEqual(self.binding(event).state, "synced")
+        status = self.make_jsonrpc_request("/microsoft_calendar_sync/status")
+        self.assertEqual(status["counts"]["synced"], 2, status)
+        self.assertEqual(status["counts"]["errors"], 0)
+        self.assertIn("received", status["last_run"])
+
+    def test_users_see_their_own_sync_status_only(self):
+        self.make_event("Alice's")
+        Binding = self.env["microsoft.calendar.binding"]
+        self.assertEqual(Binding.with_user(self.alice).search_count([]), 1)
+        self.assertEqual(Binding.with_user(self.bob).search_count([]), 0)
+        self.assertEqual(Binding.with_user(self.manager).search_count([]), 1)
+        with self.assertRaises(AccessError):
+            Binding.with_user(self.alice).search([]).write({"state": "synced"})
+
+    def test_paused_accounts_are_skipped_and_keep_their_outbox(self):
+        self.account.with_user(self.alice).action_pause()
+        event = self.make_event("While paused")
+        self.env["microsoft.calendar.account"]._mcs_cron_push()
+        self.assertEqual(self.binding(event).state, "pending")
+        self.account.with_user(self.alice).action_resume()
+        self.env["microsoft.calendar.account"]._mcs_cron_push()
+        self.assertEqual(self.binding(event).state, "synced")
