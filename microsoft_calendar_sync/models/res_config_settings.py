@@ -58,6 +58,23 @@ class ResConfigSettings(models.TransientModel):
         "Allow any mailbox address", config_parameter="microsoft_calendar_sync.allow_other_mailbox",
         help="By default a user can only connect the Outlook mailbox whose address is their Odoo e-mail. "
         "Tick to let users connect a mailbox with another address.")
+    mcs_conflict_policy = fields.Selection(
+        [("later_wins", "The later change wins"), ("odoo_wins", "Odoo wins"), ("outlook_wins", "Outlook wins")],
+        "When both sides changed a field", config_parameter="microsoft_calendar_sync.conflict_policy",
+        default="later_wins",
+        help="A field changed differently in Odoo and in Outlook between two synchronizations is settled "
+        "this way; the conflict is noted on the event.")
+    mcs_hard_delete = fields.Boolean(
+        "Delete events deleted in Outlook", config_parameter="microsoft_calendar_sync.hard_delete",
+        help="By default an event deleted in Outlook is archived in Odoo (recoverable). Tick to delete it.")
+
+    def set_values(self):
+        super().set_values()
+        # the synchronization cron follows the polling interval
+        cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull", raise_if_not_found=False)
+        if cron and self.mcs_polling_minutes and (cron.interval_number, cron.interval_type) != (
+                self.mcs_polling_minutes, "minutes"):
+            cron.sudo().write({"interval_number": self.mcs_polling_minutes, "interval_type": "minutes"})
 
     @api.depends("company_id")
     def _compute_mcs_redirect_uri(self):

@@ -41,3 +41,13 @@ class TestSyncStatus(SyncCase):
         self.account.with_user(self.alice).action_resume()
         self.env["microsoft.calendar.account"]._mcs_cron_push()
         self.assertEqual(self.binding(event).state, "synced")
+
+    def test_settings_conflict_policy_hard_delete_and_polling(self):
+        settings = self.env["res.config.settings"].create({
+            "mcs_conflict_policy": "outlook_wins", "mcs_hard_delete": True, "mcs_polling_minutes": 7})
+        settings.execute()
+        values = self.account._mcs_settings_values()
+        self.assertEqual(values["policy"], "outlook_wins")
+        self.assertTrue(values["hard_delete"])
+        cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull")
+        self.assertEqual((cron.interval_number, cron.interval_type), (7, "minutes"))
