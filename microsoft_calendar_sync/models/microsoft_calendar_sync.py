@@ -66,6 +66,10 @@ class SyncCrash(Exception):
     """Raised on purpose by tests (simulated worker death)."""
 
 
+class LockLost(Exception):
+    """Another worker took the account between two commit points: this run stops."""
+
+
 def _utc(moment):
     if moment is None:
         return datetime.now(timezone.utc)
@@ -176,20 +180,27 @@ class MicrosoftCalendarAccount(models.Model):
         for done, account in enumerate(accounts, start=1):
             account._mcs_sync(pull=pull)
             # One account per step: its work is committed and the cron's
-            # remaining count follows the accounts left.
+            # remaining count follows the accounts left; when the cron's own
+            # time is nearly used up, the rest waits for the next run (the
+            # remaining count makes Odoo run the cron again soon).
             if self._mcs_commit_allowed():
-                self.env["ir.cron"]._commit_progress(1, remaining=len(accounts) - done)
+                time_left = self.env["ir.cron"]._commit_progress(1, remaining=len(accounts) - done)
+                if time_left < RUN_BUDGET:
+                    break
 
     @api.model
     def _mcs_commit_allowed(self):
         return not odoo.modules.module.current_test
 
-    def _mcs_commit(self):
+    def _mcs_commit(self, relock=True):
         """A commit point of the run (no-op inside tests, which cannot commit)."""
         if self._mcs_commit_allowed():
             # What was applied (Odoo records, bindings, resume link) is now
             # durable: a crash after this point resumes from here.
             self.env.cr.commit()
+            # The commit released the account row: hold it again, or stop if another worker has it.
+            if relock and not self._mcs_lock():
+                raise LockLost()
 
     def _mcs_lock(self):
         self.env.cr.execute(
@@ -229,10 +240,10 @@ class MicrosoftCalendarAccount(models.Model):
             return counts
         settings = self.env["microsoft.calendar.config"]._mcs_settings()
         signin = account._mcs_sign_in()
-        account.state = "syncing"
-        account._mcs_commit()
         values = {}
         try:
+            account.state = "syncing"
+            account._mcs_commit()  # people see "synchronizing" while the run goes on
             with settings.graph_client(signin, mailbox=account.mailbox) as client:
                 client.deadline = Deadline.after(budget)
                 client.timeout = CLIENT_TIMEOUT
@@ -246,6 +257,9 @@ class MicrosoftCalendarAccount(models.Model):
                 # the outbox, and the reference stamps of events Outlook just created
                 account._mcs_push(client, counts)
                 counts.update({f"graph {kind}": number for kind, number in client.stats.items()})
+        except LockLost:
+            _logger.info("Outlook account %s was taken by another worker; this run stops", account.id)
+            return counts
         except (ReauthenticationRequired, AuthRequired) as error:
             account._mcs_mark_needs_reauth(error)
             account.last_run_summary = self._mcs_summary(counts)
@@ -264,7 +278,7 @@ class MicrosoftCalendarAccount(models.Model):
             account._mcs_save_cache(signin)
         values["last_run_summary"] = self._mcs_summary(counts)
         account.write(values)
-        account._mcs_commit()
+        account._mcs_commit(relock=False)
         return counts
 
     def _mcs_enqueue_first_sync(self):
@@ -638,3 +652,9 @@ class MicrosoftCalendarAccount(models.Model):
         event.sudo().with_context(**{FROM_OUTLOOK: True, "mail_notrack": True}).message_post(
             body=plaintext2html("\n".join(lines)), subtype_xmlid="mail.mt_note",
             message_type="comment")
+
+
+class ResUsers(models.Model):
+    _inherit = "res.users"
+
+    mcs_account_ids = fields.One2many("microsoft.calendar.account", "user_id", "Outlook account", readonly=True)

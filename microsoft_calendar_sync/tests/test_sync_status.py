@@ -51,3 +51,13 @@ class TestSyncStatus(SyncCase):
         self.assertTrue(values["hard_delete"])
         cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull")
         self.assertEqual((cron.interval_number, cron.interval_type), (7, "minutes"))
+
+    def test_user_form_shows_the_outlook_status(self):
+        self.make_event("Counted")
+        self.sync()
+        form = self.env["res.users"].with_user(self.manager).browse(self.alice.id)
+        [account] = form.mcs_account_ids
+        self.assertEqual(account.state, "connected")
+        self.assertEqual(account.sync_synced_count, 1)
+        view = self.env.ref("microsoft_calendar_sync.res_users_view_form_outlook_sync")
+        self.assertIn("mcs_account_ids", view.arch)
