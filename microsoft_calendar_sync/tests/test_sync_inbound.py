@@ -113,6 +113,18 @@ class TestSyncInbound(SyncCase):
         counts = self.sync()
         self.assertTrue(event.active)
 
+    def test_removed_after_the_window_slid_past_is_not_a_deletion(self):
+        created = self.outlook_create("Last month")
+        self.sync()
+        event = self.odoo_event(created["id"])
+        # the window of the current round now starts after the event (time went by)
+        self.account.delta_window_start = event.stop + timedelta(hours=1)
+        self.outlook_delete(created["id"])
+        counts = self.sync()
+        self.assertTrue(event.active, "an event outside the window is never archived by an @removed")
+        self.assertEqual(counts["left_window"], 1, counts)
+        self.assertFalse(counts["graph batch"], "no request needed to tell: its known time is outside")
+
     def test_sync_state_lost_restarts_without_duplicates(self):
         for number in range(3):
             self.outlook_create(f"Existing {number}")
