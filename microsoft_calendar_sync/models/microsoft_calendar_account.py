@@ -260,22 +260,6 @@ class MicrosoftCalendarAccount(models.Model):
     # ACTIONS (the Outlook button's menu)
     # ------------------------------------------------------------------------
 
-    def action_sync_now(self):
-        """For now: check the connection (token refresh and ``/me``); event
-        synchronization itself is not part of this version."""
-        self._mcs_check_may_manage()
-        _ = self.env._
-        for account in self.sudo():
-            if account.state not in ("connected", "error", "syncing"):
-                raise UserError(_("Connect your Outlook calendar first."))
-            address = account._mcs_check_connection()
-            if address:
-                return {"type": "success", "message": _(
-                    "Connection checked: Microsoft answered for %(mailbox)s. Events are not synchronized yet "
-                    "by this version of the module.", mailbox=address)}
-            return {"type": "warning", "message": account.last_error or _("The connection check failed.")}
-        return {}
-
     def action_pause(self):
         self._mcs_check_may_manage()
         self.sudo().filtered(lambda a: a.state in ("connected", "syncing", "error")).state = "paused"
