@@ -17,7 +17,6 @@ second worker skips an account that is being synced. Every run has a time
 budget (the core's ``Deadline``); what is left is done by the next run.
 """
 
-import json
 import logging
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -31,7 +30,6 @@ from outlook_sync.errors import (
     ReauthenticationRequired,
 )
 from outlook_sync.mapping import MappingError, event_from_graph, event_to_graph, graph_meta, is_removed
-from outlook_sync.model import Event
 from outlook_sync.reconcile import ConflictPolicy, OdooItem, Op, OutlookItem, Reconciler
 from outlook_sync.retry import Deadline
 
@@ -149,7 +147,7 @@ class MicrosoftCalendarAccount(models.Model):
             # "Sync now" retries errors too: the user asked for it.
             account.binding_ids.filtered(lambda b: b.state == "error").write(
                 {"state": "pending", "attempts": 0, "next_retry": False, "pending": OUTBOX_MARK})
-            counts = account._mcs_sync()
+            account._mcs_sync()
             if account.state == "connected":
                 return {"type": "success", "message": _(
                     "Synchronized with %(mailbox)s: %(summary)s.", mailbox=address,

@@ -12,7 +12,7 @@ import json
 import os
 import time
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from outlook_sync.client import BatchRequest, event_path
 
