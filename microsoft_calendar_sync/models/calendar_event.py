@@ -22,7 +22,7 @@ import uuid
 
 from odoo import api, models
 
-from ..utils import event_mapping as _mapping
+from ..utils import event_mapping
 from .microsoft_calendar_binding import OUTBOX_MARK
 
 _logger = logging.getLogger(__name__)
@@ -34,11 +34,6 @@ SYNCING_STATES = ("connected", "syncing", "error", "paused", "needs_reauth")
 #: Fields that decide *whether* an event is synced, besides the mapped ones.
 _SCOPE_FIELDS = frozenset({"active", "user_id", "recurrency", "recurrence_id"})
 SKIP_RECURRING = "recurring"
-
-
-def event_mapping():
-    """The field mapping module (``utils/event_mapping.py``)."""
-    return _mapping
 
 
 class CalendarEvent(models.Model):
@@ -54,11 +49,9 @@ class CalendarEvent(models.Model):
         return events
 
     def write(self, vals):
-        mapping = event_mapping()
         watched = (
-            mapping is not None
-            and not self.env.context.get(FROM_OUTLOOK)
-            and bool(set(vals) & (mapping.SYNCED_FIELDS | _SCOPE_FIELDS))
+            not self.env.context.get(FROM_OUTLOOK)
+            and bool(set(vals) & (event_mapping.SYNCED_FIELDS | _SCOPE_FIELDS))
         )
         leaving = self.env["microsoft.calendar.binding"]
         if watched and "user_id" in vals:
@@ -91,8 +84,7 @@ class CalendarEvent(models.Model):
         Only the organizer's account pushes an event; ``leaving`` are bindings
         of an account whose user stopped being the organizer (pushed as a
         deletion)."""
-        mapping = event_mapping()
-        if mapping is None or not self:
+        if not self:
             return
         events = self.sudo().with_context(active_test=False)
         Binding = self.env["microsoft.calendar.binding"].sudo()
@@ -119,7 +111,7 @@ class CalendarEvent(models.Model):
             if account is None or (account.id, event.id) in bound:
                 continue
             values = {"key": uuid.uuid4().hex, "account_id": account.id, "event_id": event.id,
-                      "odoo_ref": mapping.odoo_ref(event)}
+                      "odoo_ref": event_mapping.odoo_ref(event)}
             if event._mcs_is_recurring():
                 values.update(state="skipped", skip_reason=SKIP_RECURRING)
             elif not event.active:

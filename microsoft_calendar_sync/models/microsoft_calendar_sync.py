@@ -38,7 +38,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import plaintext2html
 
-from .calendar_event import FROM_OUTLOOK, event_mapping
+from ..utils import event_mapping
+from .calendar_event import FROM_OUTLOOK
 from .microsoft_calendar_binding import OUTBOX_MARK, BindingStoreAdapter
 from .microsoft_calendar_config import DEFAULTS, PARAM
 
@@ -56,12 +57,6 @@ PUSH_CHUNK = 200
 PAGE_SIZE = 100
 SKIP_UNREADABLE = "unreadable"
 SKIP_RECURRING = "recurring"
-#: Context key of tests that simulate a worker killed once N Outlook changes were applied.
-_CRASH_AFTER = "mcs_test_crash_after_items"
-
-
-class SyncCrash(Exception):
-    """Raised on purpose by tests (simulated worker death)."""
 
 
 class LockLost(Exception):
@@ -231,7 +226,7 @@ class MicrosoftCalendarAccount(models.Model):
         self.ensure_one()
         account = self.sudo()
         counts = Counter()
-        if account.state not in RUNNABLE_STATES or event_mapping() is None:
+        if account.state not in RUNNABLE_STATES:
             return counts
         if not account._mcs_lock():
             _logger.info("Outlook account %s is being synced by another worker; skipped", account.id)
@@ -312,7 +307,6 @@ class MicrosoftCalendarAccount(models.Model):
 
         An event that is deleted, archived or recurring now counts as gone
         from Odoo (recurring ones are also marked skipped)."""
-        mapping = event_mapping()
         items, deleted = [], []
         events = self.env["calendar.event"].sudo().with_context(active_test=False).browse(
             [record.event_id.id for record in records if record.event_id])
@@ -326,7 +320,7 @@ class MicrosoftCalendarAccount(models.Model):
                 store.event_ids[record.odoo_ref] = event.id
                 binding = store.get(record.key)
                 base = binding.base if binding else None
-                core = mapping.odoo_event_to_core(event, base=base)
+                core = event_mapping.odoo_event_to_core(event, base=base)
                 if base is not None and not event.event_tz:
                     # Odoo keeps no zone on a single event (it shows the organizer's): the zone
                     # Outlook planned it in stays as agreed, times are absolute anyway.
@@ -369,7 +363,6 @@ class MicrosoftCalendarAccount(models.Model):
         store = BindingStoreAdapter(self, include_pending=False)
         reconciler = Reconciler(store, settings["policy"])
         window = self._mcs_window(settings)
-        crash_after = self.env.context.get(_CRASH_AFTER)
         for number, page in enumerate(client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE), 1):
             if page.fresh_round and not self.delta_link or page.fresh_round and number == 1:
                 self.write({"delta_window_start": window.start.replace(tzinfo=None),
@@ -378,8 +371,6 @@ class MicrosoftCalendarAccount(models.Model):
             self.delta_link = page.resume_link
             counts["pages"] += 1
             self._mcs_commit()
-            if crash_after and counts["received"] >= crash_after:
-                raise SyncCrash("simulated crash after a delta page")
 
     def _mcs_in_window(self, base):
         """Whether an event known as ``base`` lies in the window of the current delta round."""
@@ -464,7 +455,6 @@ class MicrosoftCalendarAccount(models.Model):
         if not outlook_items and not outlook_deleted:
             return
         # The Odoo side of every event the page names: by binding, else by our reference.
-        mapping = event_mapping()
         records, seen = [], set()
         extra_items = []
         for item in outlook_items:
@@ -476,10 +466,10 @@ class MicrosoftCalendarAccount(models.Model):
                     records.append(record)
             elif item.event.odoo_ref:
                 # Our create reached Outlook but its binding was never saved: relink.
-                event = mapping.parse_odoo_ref(self.env, item.event.odoo_ref)
+                event = event_mapping.parse_odoo_ref(self.env, item.event.odoo_ref)
                 if event and event.active and not event._mcs_is_recurring():
                     store.event_ids[item.event.odoo_ref] = event.id
-                    extra_items.append(OdooItem(item.event.odoo_ref, mapping.odoo_event_to_core(event),
+                    extra_items.append(OdooItem(item.event.odoo_ref, event_mapping.odoo_event_to_core(event),
                                                 _utc(event.write_date)))
         for graph_id in outlook_deleted:
             record = store.record_by_graph_id(graph_id)
@@ -530,10 +520,9 @@ class MicrosoftCalendarAccount(models.Model):
 
     def _mcs_settle(self, reconciler, store, decisions, responses, counts, settings, client, depth,
                     unanswered_error=None):
-        mapping = event_mapping()
         user = self.user_id
         Event_ = self.env["calendar.event"].sudo().with_context(
-            **mapping.QUIET_CONTEXT,
+            **event_mapping.QUIET_CONTEXT,
             **{FROM_OUTLOOK: True, "mail_create_nosubscribe": True,
                "mail_create_nolog": True, "mail_notrack": True, "tracking_disable": True,
                "active_test": False})
@@ -567,7 +556,7 @@ class MicrosoftCalendarAccount(models.Model):
         creates = [(decision, response) for decision, response in ready if decision.odoo_op is Op.CREATE]
         created = Event_.browse()
         if creates:
-            vals_list = [mapping.core_to_odoo_values(Event_.env, decision.merged, user=user)
+            vals_list = [event_mapping.core_to_odoo_values(Event_.env, decision.merged, user=user)
                          for decision, _response in creates]
             created = Event_.create(vals_list)
         created_by_key = dict(zip((decision.key for decision, _response in creates), created))
@@ -575,17 +564,17 @@ class MicrosoftCalendarAccount(models.Model):
             event = created_by_key.get(decision.key)
             odoo_ref = decision.odoo_ref
             if event is not None:
-                odoo_ref = mapping.odoo_ref(event)
+                odoo_ref = event_mapping.odoo_ref(event)
                 counts["odoo_created"] += 1
             elif decision.odoo_op is Op.UPDATE:
-                event = mapping.parse_odoo_ref(self.env, decision.odoo_ref).with_env(Event_.env)
+                event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref).with_env(Event_.env)
                 if event:
-                    vals = mapping.core_to_odoo_values(Event_.env, decision.merged, user=user,
+                    vals = event_mapping.core_to_odoo_values(Event_.env, decision.merged, user=user,
                                                        fields=decision.odoo_fields, record=event)
                     if vals:
-                        mapping.write_odoo_values(event, vals)
+                        event_mapping.write_odoo_values(event, vals)
             elif decision.odoo_op is Op.DELETE:
-                event = mapping.parse_odoo_ref(self.env, decision.odoo_ref)
+                event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref)
                 if event:
                     event = event.with_env(Event_.env)
                     if settings["hard_delete"]:
@@ -606,7 +595,7 @@ class MicrosoftCalendarAccount(models.Model):
                 counts["sent"] += 1
             if decision.conflicts:
                 counts["conflicts"] += len(decision.conflicts)
-                self._mcs_record_conflicts(decision, event or mapping.parse_odoo_ref(self.env, odoo_ref or ""))
+                self._mcs_record_conflicts(decision, event or event_mapping.parse_odoo_ref(self.env, odoo_ref or ""))
             counts["synced"] += 1
         if followups:
             self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)

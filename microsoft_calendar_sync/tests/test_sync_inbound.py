@@ -14,6 +14,10 @@ from ..models import microsoft_calendar_sync as sync_module
 from .sync_common import SyncCase
 
 
+class WorkerKilled(Exception):
+    """A cron worker dying in the middle of a run."""
+
+
 @tagged("post_install", "-at_install", "mcs_sync")
 class TestSyncInbound(SyncCase):
 
@@ -141,12 +145,25 @@ class TestSyncInbound(SyncCase):
     def test_crash_mid_run_resumes_without_loss_or_duplicates(self):
         for number in range(5):
             self.outlook_create(f"Crash {number}")
+        Account = type(self.account)
+        apply_page = Account._mcs_apply_page
+        applied = []
+
+        def apply_then_die(account, *args, **kwargs):
+            # The worker dies as it starts the second page: the first page's
+            # changes and resume point were committed.
+            if applied:
+                raise WorkerKilled()
+            applied.append(True)
+            return apply_page(account, *args, **kwargs)
+
         with self.patch_module("PAGE_SIZE", 2):
             # (not assertRaises: Odoo's rolls back to a savepoint, a killed worker keeps its commits)
             crashed = False
             try:
-                self.sync(mcs_test_crash_after_items=2)
-            except sync_module.SyncCrash:
+                with patch.object(Account, "_mcs_apply_page", apply_then_die):
+                    self.sync()
+            except WorkerKilled:
                 crashed = True
             self.assertTrue(crashed)
             first = self.env["calendar.event"].sudo().search_count([("name", "like", "Crash %")])
