@@ -2,6 +2,8 @@
 """What people see: the button's status (counts, last run), "Sync now", who
 may read which sync status rows, and the crons' account selection."""
 
+from unittest.mock import patch
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -39,6 +41,20 @@ class TestSyncStatus(SyncCase):
         self.env["microsoft.calendar.account"]._mcs_cron_push()
         self.assertEqual(self.binding(event).state, "pending")
         self.account.with_user(self.alice).action_resume()
+        self.env["microsoft.calendar.account"]._mcs_cron_push()
+        self.assertEqual(self.binding(event).state, "synced")
+
+    def test_an_account_locked_by_another_worker_is_left_alone(self):
+        event = self.make_event("While another worker syncs")
+        self.control("DELETE", "/stats")
+        # The row lock itself is PostgreSQL's (SELECT ... FOR UPDATE SKIP LOCKED);
+        # what is ours is what a run does when it does not get the row.
+        with patch.object(type(self.account), "_mcs_lock", lambda account: False):
+            self.env["microsoft.calendar.account"]._mcs_cron_push()
+            self.assertEqual(self.account._mcs_sync(), {})
+        self.assertEqual(self.control("GET", "/stats")["total"], 0)
+        self.assertEqual(self.binding(event).state, "pending")
+        self.assertEqual(self.account.state, "connected")
         self.env["microsoft.calendar.account"]._mcs_cron_push()
         self.assertEqual(self.binding(event).state, "synced")
 
