@@ -18,10 +18,10 @@ out of the volume). Exit 0 when every check passes. Needs ``requests``.
 import argparse
 import re
 import sys
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import requests
+from outlook_sandbox.signin_form import parse_sign_in_form
 
 USERS = {"admin": "admin@yourcompany.example.com", "demo": "mark.brown23@example.com",
          "alice": "alice@contoso.com", "bob": "bob@contoso.com"}
@@ -36,21 +36,6 @@ def check(condition, message):
     if not condition:
         failures.append(message)
     return condition
-
-
-class Form(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.action, self.hidden, self.accounts = None, {}, []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = attrs.get("action")
-        elif tag == "input" and attrs.get("type") == "hidden":
-            self.hidden[attrs["name"]] = attrs.get("value", "")
-        elif tag == "input" and attrs.get("type") == "radio":
-            self.accounts.append(attrs["value"])
 
 
 def rpc(session, odoo, path, params):
@@ -135,10 +120,9 @@ def main():
         if check(start.status_code == 303 and location.startswith(login_url + "/"),
                  f"Connect sends the browser to the sandbox's sign-in page ({location[:60]}...)"):
             page = requests.get(location, verify=args.ca, allow_redirects=False, timeout=10)
-            form = Form()
-            form.feed(page.text)
+            form = parse_sign_in_form(page.text)
             mailbox_id = next((m.get("id") for m in mailboxes if m.get("address") == USERS["alice"]), None)
-            if check(page.status_code == 200 and mailbox_id in form.accounts,
+            if check(page.status_code == 200 and mailbox_id in form.account_ids,
                      "the sandbox's \"Pick an account\" page offers alice@contoso.com"):
                 answer = requests.post(login_url + form.action,
                                        data={**form.hidden, "action": "accept", "account": mailbox_id},

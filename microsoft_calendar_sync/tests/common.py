@@ -5,12 +5,12 @@ through the whole connect flow like a browser would."""
 
 import copy
 import logging
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from outlook_sandbox import SandboxServer
 from outlook_sandbox.seed import load_seed_data
+from outlook_sandbox.signin_form import parse_sign_in_form
 
 from odoo.tests import HttpCase, new_test_user
 
@@ -19,25 +19,6 @@ from ..models.microsoft_calendar_config import CALLBACK_PATH
 CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
 CLIENT_SECRET = "odoo-test-secret~value-42"
 CONTOSO_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-
-
-class FormParser(HTMLParser):
-    """The first form of a page: action, hidden inputs and account radios."""
-
-    def __init__(self):
-        super().__init__()
-        self.action = None
-        self.hidden = {}
-        self.accounts = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = attrs.get("action")
-        elif tag == "input" and attrs.get("type") == "hidden":
-            self.hidden[attrs["name"]] = attrs.get("value", "")
-        elif tag == "input" and attrs.get("type") == "radio":
-            self.accounts.append(attrs["value"])
 
 
 class CapturingHandler(logging.Handler):
@@ -134,10 +115,9 @@ class OutlookCase(HttpCase):
             self.assertTrue(page.headers["Location"].startswith(self.redirect_uri + "?"))
             return page.headers["Location"]
         self.assertEqual(page.status_code, 200, page.text[:2000])
-        form = FormParser()
-        form.feed(page.text)
+        form = parse_sign_in_form(page.text)
         mailbox = self.sandbox.world.mailbox_by_address(address)
-        self.assertIn(mailbox.id, form.accounts, "the consent page does not offer this account")
+        self.assertIn(mailbox.id, form.account_ids, "the consent page does not offer this account")
         answer = requests.post(self.sandbox.login_url + form.action,
                                data={**form.hidden, "action": action, "account": mailbox.id},
                                verify=self.sandbox.ca_path, allow_redirects=False, timeout=10)

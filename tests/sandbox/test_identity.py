@@ -6,45 +6,18 @@ import base64
 import hashlib
 import json
 import secrets
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+
+from outlook_sandbox.signin_form import parse_sign_in_form as parse_form
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 
 CONTOSO_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 MSA_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 SCOPES = "https://graph.microsoft.com/Calendars.ReadWrite User.Read offline_access openid profile"
-
-
-class FormParser(HTMLParser):
-    """The first form of a page: action, hidden inputs, account radios, buttons."""
-
-    def __init__(self):
-        super().__init__()
-        self.action = None
-        self.hidden: dict[str, str] = {}
-        self.accounts: list[dict] = []
-        self.buttons: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = attrs.get("action")
-        elif tag == "input" and attrs.get("type") == "hidden":
-            self.hidden[attrs["name"]] = attrs.get("value", "")
-        elif tag == "input" and attrs.get("type") == "radio":
-            self.accounts.append({"id": attrs["value"], "checked": "checked" in attrs})
-        elif tag == "button":
-            self.buttons.append(attrs.get("value"))
-
-
-def parse_form(page: str) -> FormParser:
-    parser = FormParser()
-    parser.feed(page)
-    return parser
 
 
 def pkce_pair() -> tuple[str, str]:

@@ -16,7 +16,9 @@ import pytest
 import requests
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
-from tests.sandbox.test_identity import CONTOSO_ID, MSA_TENANT_ID, parse_form
+from outlook_sandbox.signin_form import parse_sign_in_form as parse_form
+
+from tests.sandbox.test_identity import CONTOSO_ID, MSA_TENANT_ID
 
 SCOPES = ["https://graph.microsoft.com/Calendars.ReadWrite", "User.Read"]
 
