@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import faults, throttling
 from .errors import GraphError, IdentityError, graph_error_body, json_dumps
-from .routing import CONTROL, GRAPH, IDENTITY, find_route, split_path
+from .routing import CONTROL, GRAPH, IDENTITY, find_route, split_path, unknown_segment
 from .store import Mailbox, World
 
 _logger = logging.getLogger(__name__)
@@ -201,7 +201,10 @@ class SandboxApp:
             if not (found and found[0] and getattr(found[0].handler, "manages_lock", False)):
                 slot = throttling.acquire(self.world, token.client_id, ctx.mailbox)
             if not found:
-                raise GraphError(400, "BadRequest", f"Resource not found for the segment '{parts[-1] if parts else ''}'.")
+                # Graph's front end names the first segment no resource has,
+                # e.g. the tail of an EWS id whose "/" split the path (ids.py).
+                raise GraphError(400, "RequestBroker--ParseUri",
+                                 f"Resource not found for the segment '{unknown_segment(GRAPH, parts)}'.")
             if found[0] is None:
                 raise GraphError(405, "Request_BadRequest", f"The HTTP method '{ctx.method}' is not allowed for this resource.")
             route, params = found

@@ -36,8 +36,6 @@ neighbours and deleting one cancels its occurrence.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import struct
 from dataclasses import dataclass
@@ -48,7 +46,7 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule
 from dateutil.relativedelta import relativedelta
 
-from . import odata, timezones
+from . import ids, odata, timezones
 from .errors import GraphError, invalid_request
 from .eventdata import PROPERTIES, event_to_json
 from .store import Mailbox, StoredEvent
@@ -83,7 +81,6 @@ INT32_MAX = 2**31 - 1
 MAX_INTERVAL = 999
 
 _OCCURRENCE_MAGIC = b"\x07OCC"
-_ID_PREFIX = "AAMkAG"
 
 
 # -- validation -----------------------------------------------------------------
@@ -382,18 +379,13 @@ def series_instances(mailbox: Mailbox, master: StoredEvent, window_start: dateti
 
 def occurrence_id(master_id: str, original_start: datetime) -> str:
     raw = _OCCURRENCE_MAGIC + struct.pack(">q", int(original_start.timestamp())) + master_id.encode("utf-8")
-    return _ID_PREFIX + base64.b64encode(raw).decode("ascii")
+    return ids.encode(raw)
 
 
 def parse_occurrence_id(value: str) -> tuple[str, datetime] | None:
     """(master id, original start) of an occurrence id; None for any other id."""
-    if not value.startswith(_ID_PREFIX):
-        return None
-    try:
-        raw = base64.b64decode(value[len(_ID_PREFIX):], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if not raw.startswith(_OCCURRENCE_MAGIC) or len(raw) <= len(_OCCURRENCE_MAGIC) + 8:
+    raw = ids.decode(value)
+    if raw is None or not raw.startswith(_OCCURRENCE_MAGIC) or len(raw) <= len(_OCCURRENCE_MAGIC) + 8:
         return None
     (seconds,) = struct.unpack(">q", raw[len(_OCCURRENCE_MAGIC):len(_OCCURRENCE_MAGIC) + 8])
     try:

@@ -89,3 +89,14 @@ def find_route(kind: str, method: str, parts: list[str]) -> tuple[Route, dict] |
     if allowed_other_method:
         return None, {"method_not_allowed": True}
     return None
+
+
+def unknown_segment(kind: str, parts: list[str]) -> str:
+    """The first of ``parts`` that no route of ``kind`` has at its place."""
+    for index in range(len(parts)):
+        prefix = parts[:index + 1]
+        if not any(route.kind == kind and len(route.segments) > index
+                   and all(p.startswith("{") or p.lower() == q.lower() for p, q in zip(route.segments, prefix))
+                   for route in ROUTES):
+            return parts[index]
+    return parts[-1] if parts else ""

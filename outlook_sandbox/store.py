@@ -3,9 +3,8 @@ calendars, events, tokens, the sent-mail log and the movable clock.
 
 Everything lives in one :class:`World` guarded by one re-entrant lock; handlers
 take ``world.lock`` for the whole of their state change, so a request is atomic
-as it is in Exchange. Graph-visible ids are opaque base64 strings that may
-contain ``/``, ``+`` and ``=`` as real Exchange ids do, so clients that forget
-to URL-encode ids fail here as they would against Microsoft.
+as it is in Exchange. Graph-visible ids are opaque strings in Graph's REST
+form (:mod:`outlook_sandbox.ids`: URL-safe alphabet, ``=`` padding kept).
 
 Change tracking: every mailbox keeps a monotonically increasing ``seq``. Each
 create/update/delete stamps the event (or its tombstone) with the next value;
@@ -24,12 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
+from . import ids
+
 UTC = timezone.utc
 
 
 def new_graph_id(prefix: bytes = b"\x00\x00\x00\x00") -> str:
-    """An opaque id in Exchange's style: standard base64, so it may hold / + =."""
-    return "AAMkAG" + base64.b64encode(prefix + secrets.token_bytes(33)).decode("ascii")
+    """An opaque item id in Graph's REST form (see :mod:`outlook_sandbox.ids`)."""
+    return ids.new_id(prefix)
 
 
 def new_change_key() -> str:

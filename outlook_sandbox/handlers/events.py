@@ -13,11 +13,9 @@ Other modules call :func:`create_event`, :func:`update_event`,
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 
-from .. import eventdata, meetings, odata, recurrence
+from .. import eventdata, ids, meetings, odata, recurrence
 from ..app import reply
 from ..errors import GraphError, bad_request, malformed_id, not_found
 from ..routing import graph_route
@@ -25,18 +23,9 @@ from ..store import Calendar, Mailbox, StoredEvent, World, new_change_key, new_g
 from ..timezones import to_local, windows_name
 from .users import calendar_scope, get_calendar
 
-_ID_PREFIX = "AAMkAG"
-
-
 def is_well_formed_id(event_id: str) -> bool:
-    """Whether ``event_id`` has the sandbox's (Exchange-like) base64 id form."""
-    if not event_id.startswith(_ID_PREFIX) or len(event_id) <= len(_ID_PREFIX):
-        return False
-    try:
-        base64.b64decode(event_id[len(_ID_PREFIX):], validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
+    """Whether ``event_id`` has the REST id form Graph issues."""
+    return ids.decode(event_id) is not None
 
 
 def find_event(mailbox: Mailbox, event_id: str, calendar_id: str | None = None) -> StoredEvent:

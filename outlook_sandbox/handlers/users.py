@@ -1,6 +1,7 @@
 """``/me`` and the mailbox's calendars."""
 from __future__ import annotations
 
+from .. import ids
 from ..app import reply
 from ..errors import GraphError, not_found
 from ..routing import graph_route
@@ -115,3 +116,23 @@ def create_calendar(ctx):
     calendar = Calendar(id=new_graph_id(b"\x00\x00\x00\x01"), name=name.strip(), color=color)
     ctx.mailbox.calendars[calendar.id] = calendar
     return reply(201, calendar_json(ctx, ctx.mailbox, calendar))
+
+
+# translateExchangeIds (learn.microsoft.com/graph/api/user-translateexchangeids):
+# restId <-> ewsId only; the binary entryId forms and immutable ids are not
+# emulated (400). At most 1000 ids per call, as documented.
+_TRANSLATABLE = ("restId", "ewsId")
+
+
+@graph_route("POST", "/me/translateExchangeIds")
+def translate_exchange_ids(ctx):
+    body = ctx.json()
+    source, target, inputs = body.get("sourceIdType"), body.get("targetIdType"), body.get("inputIds")
+    if source not in _TRANSLATABLE or target not in _TRANSLATABLE:
+        raise GraphError(400, "ErrorInvalidParameter", "The sandbox translates between 'restId' and 'ewsId' only.")
+    if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs) or len(inputs) > 1000:
+        raise GraphError(400, "ErrorInvalidParameter", "inputIds must be a list of at most 1000 strings.")
+    convert = {("restId", "ewsId"): ids.rest_to_ews, ("ewsId", "restId"): ids.ews_to_rest}.get(
+        (source, target), lambda value: value)
+    return reply(200, {"@odata.context": f"{ctx.base_url}/$metadata#Collection(microsoft.graph.convertIdResult)",
+                       "value": [{"sourceId": i, "targetId": convert(i)} for i in inputs]})
