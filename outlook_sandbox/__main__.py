@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "the first one is also used in the printed URLs (repeatable)")
     parser.add_argument("--auto-consent", action="store_true",
                         help="grant consent without showing the consent page")
+    parser.add_argument("--allow-remote-control", action="store_true",
+                        help="let non-loopback clients use the /_sandbox control API (it resets the world "
+                             "and mints tokens: only on a trusted network)")
     parser.add_argument("--no-throttling", action="store_true", help="switch Outlook's throttling limits off")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="(default: %(default)s)")
@@ -81,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server = SandboxServer(host=args.host, port=args.port, http_port=args.http_port, seed=seed,
                                state_dir=args.state_dir, hostnames=tuple(args.hostname),
-                               public_host=args.hostname[0] if args.hostname else None)
+                               public_host=args.hostname[0] if args.hostname else None,
+                               allow_remote_control=args.allow_remote_control)
     except OSError as exc:  # port in use, state dir not writable, ...
         print(f"outlook-sandbox: cannot start: {exc}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ and are logged on the server side only.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import re
@@ -107,6 +108,13 @@ def _header_get(headers, name: str, default=None):
     return default
 
 
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address((address or "").split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
 def reply(status: int = 200, body=None, headers: dict | None = None, content_type: str = "application/json"):
     """Build a handler result. ``body`` dict/list -> JSON; str/bytes -> as is."""
     return (status, body, dict(headers or {}), content_type)
@@ -115,10 +123,12 @@ def reply(status: int = 200, body=None, headers: dict | None = None, content_typ
 class SandboxApp:
     """WSGI callable over a :class:`World`."""
 
-    def __init__(self, world: World | None = None):
+    def __init__(self, world: World | None = None, allow_remote_control: bool = False):
         # Handler modules register their routes on import.
         from . import handlers  # noqa: F401
         self.world = world or World()
+        # Whether non-loopback clients may use the control API (see _refuse_control).
+        self.allow_remote_control = allow_remote_control
 
     # -- WSGI -------------------------------------------------------------------
 
@@ -136,6 +146,9 @@ class SandboxApp:
         query = {k: v for k, v in request.args.items()}
         host_url = request.host_url.rstrip("/")
         if parts and parts[0] == "_sandbox":
+            refusal = self._refuse_control(request)
+            if refusal is not None:
+                return refusal
             ctx = Context(self.world, request, request.method, raw_path, query, request.headers, body,
                           request_id, host_url + "/v1.0")
             return self._run(CONTROL, ctx, parts[1:])
@@ -148,6 +161,43 @@ class SandboxApp:
         return self._run(IDENTITY, ctx, parts)
 
     # -- identity and control ---------------------------------------------------
+
+    def _refuse_control(self, request: Request) -> Response | None:
+        """Guard the control API (a development tool that resets the world and
+        mints tokens for any mailbox) against other machines and web pages.
+
+        - Loopback clients only, unless ``allow_remote_control`` (CLI
+          ``--allow-remote-control``) is set.
+        - A request a browser marks as coming from another site
+          (``Sec-Fetch-Site: cross-site``/``same-site``, or an ``Origin`` that is
+          not this host) is refused whatever its method.
+        - State-changing requests with a body (POST, PUT, PATCH) must be
+          ``Content-Type: application/json``: a page can send ``text/plain``
+          or a form cross-origin without a CORS preflight, never JSON. DELETE
+          carries no body; a browser cannot send it cross-origin without a
+          preflight, which this server never grants.
+        """
+        def refuse(status: int, code: str, message: str) -> Response:
+            return Response(json_dumps({"error": {"code": code, "message": message}}), status=status,
+                            content_type="application/json")
+
+        if not self.allow_remote_control and not _is_loopback(request.remote_addr):
+            return refuse(403, "ControlApiLoopbackOnly",
+                          "The sandbox control API answers loopback clients only; start the sandbox with "
+                          "--allow-remote-control to allow others.")
+        fetch_site = (request.headers.get("Sec-Fetch-Site") or "").lower()
+        origin = request.headers.get("Origin")
+        if fetch_site in ("cross-site", "same-site") or (
+                origin is not None and origin.rstrip("/") != request.host_url.rstrip("/")):
+            return refuse(403, "ControlApiCrossOrigin",
+                          "The sandbox control API refuses requests sent by a web page of another origin.")
+        if request.method in ("POST", "PUT", "PATCH"):
+            mimetype = (request.mimetype or "").lower()
+            if mimetype != "application/json":
+                return refuse(415, "ControlApiJsonOnly",
+                              "Sandbox control requests that change state must be sent with "
+                              f"Content-Type: application/json (got {mimetype or 'none'!r}).")
+        return None
 
     def _run(self, kind: str, ctx: Context, parts: list[str]) -> Response:
         found = find_route(kind, ctx.method, parts)

@@ -39,13 +39,15 @@ class _KeepAliveHandler(WSGIRequestHandler):
 class SandboxServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, http_port: int | None = None,
                  seed: dict | None = None, state_dir: str | Path | None = None,
-                 hostnames: tuple[str, ...] = (), public_host: str | None = None):
+                 hostnames: tuple[str, ...] = (), public_host: str | None = None,
+                 allow_remote_control: bool = False):
         """``port``/``http_port``: 0 picks a free port; ``http_port=None`` serves
         no plain-HTTP listener. ``state_dir`` holds the CA files (a temporary
         directory by default). ``public_host`` is the host name put into URLs
-        printed for clients (defaults to ``host``)."""
+        printed for clients (defaults to ``host``). ``allow_remote_control``
+        opens the control API to non-loopback clients."""
         self.world = World()
-        self.app = SandboxApp(self.world)
+        self.app = SandboxApp(self.world, allow_remote_control=allow_remote_control)
         self._tmp = None
         if state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="outlook-sandbox-")

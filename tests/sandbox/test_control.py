@@ -178,8 +178,8 @@ def test_stats_count_per_endpoint_and_mailbox(alice, bob, control):
     assert control.get("/stats").json()["total"] == 0
 
 
-def test_non_json_body_is_400_in_graph_envelope(control):
-    response = control.post("/mailboxes", data=b"address=x", headers={"Content-Type": "text/plain"})
+def test_unreadable_json_body_is_400_in_graph_envelope(control):
+    response = control.post("/mailboxes", data=b"address=x", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert set(response.json()["error"]) >= {"code", "message"}
 
