@@ -285,7 +285,7 @@ def test_lifecycle_notifications(sandbox, alice, receiver, control):
 
 def test_reset_drops_subscriptions(sandbox, alice, receiver, control):
     _subscribe(alice, sandbox, receiver)
-    assert control.post("/reset").status_code == 204
+    assert control.post("/reset", json={}).status_code == 204
     assert control.get("/subscriptions").json()["value"] == []
 
 
