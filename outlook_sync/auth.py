@@ -211,8 +211,9 @@ class MicrosoftSignIn:
         random value; bind it to the user's session.
 
         ``response_mode="form_post"`` keeps the code out of URLs and access
-        logs, but the cross-site POST back carries no ``SameSite=Lax`` session
-        cookie, so the flow must then be found by its state, not the session.
+        logs, but whether the cross-site POST back carries the application's
+        session cookie depends on that cookie's SameSite attribute and on the
+        browser, so the flow must then be found by its state, not the session.
         The default (``None``) is the query string.
         """
         return self._application().initiate_auth_code_flow(

@@ -19,8 +19,9 @@ from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 
 from ..models.microsoft_calendar_config import CALLBACK_PATH
-from ..models.microsoft_calendar_sign_in import SignInRefused
+from ..models.microsoft_calendar_sign_in import SignInRefused, digest
 from ..utils.explain import explain_sign_in_error
+from ..utils.log_redaction import untrusted
 
 _logger = logging.getLogger(__name__)
 
@@ -94,8 +95,12 @@ class OutlookCalendarController(http.Controller):
             return self._page(title, explanation, next_step)
         return request.redirect(auth_uri, local=False)
 
-    @http.route(CALLBACK_PATH, type="http", auth="public", methods=["GET", "POST"], csrf=False,
-                save_session=True)
+    # GET only: we ask for response_mode=query, so Microsoft answers with a top-level
+    # navigation. Odoo 19 sets its session cookie without a SameSite attribute, so
+    # whether a cross-site POST carries it depends on the browser (Chrome treats a
+    # missing attribute as Lax, Firefox and Safari do not); a form POST is refused
+    # rather than relied on. The state check (same user, same session) holds either way.
+    @http.route(CALLBACK_PATH, type="http", auth="public", methods=["GET"], csrf=False, save_session=True)
     def authentication(self, **kwargs):
         """Where Microsoft sends the browser back (code or error, and state)."""
         env = request.env
@@ -115,18 +120,16 @@ class OutlookCalendarController(http.Controller):
             return self._refusal_page(refused.reason)
         is_admin = user.has_group("base.group_system")
         if kwargs.get("error"):
-            _logger.info("Outlook sign-in of user %s answered with error %s", user.id, kwargs["error"])
+            _logger.info("Outlook sign-in of user %s answered with error %s", user.id, untrusted(kwargs["error"]))
             title, explanation, next_step = explain_sign_in_error(
                 env, (kwargs["error"], kwargs.get("error_description") or ""), is_admin=is_admin)
             return self._page(title, explanation, next_step)
-        signin = settings.sign_in()
         try:
-            signed_in = signin.finish_sign_in(flow, {k: v for k, v in kwargs.items()
-                                                     if k in ("code", "state", "client_info", "session_state")})
+            signin, signed_in = self._redeem_once(settings, flow, kwargs)
             env["microsoft.calendar.account"]._mcs_connect(user, signin, signed_in)
         except (SignInError, TransientError) as error:
             _logger.info("Outlook sign-in of user %s failed: %s %s", user.id, type(error).__name__,
-                         getattr(error, "error", ""))
+                         untrusted(getattr(error, "error", "")))
             title, explanation, next_step = explain_sign_in_error(env, error, is_admin=is_admin)
             return self._page(title, explanation, next_step)
         except OutlookSyncError as error:
@@ -142,6 +145,23 @@ class OutlookCalendarController(http.Controller):
                          ._mcs_for_user(user).mailbox),
         }
         return request.redirect(CALENDAR_URL)
+
+    def _redeem_once(self, settings, flow, answer):
+        """Redeem the authorization code once, even when Odoo runs this request again.
+
+        Odoo re-runs a request from the start after a serialization failure
+        (``retrying`` in odoo/service/model.py): the sign-in record this attempt
+        deleted is back, but Microsoft accepts a code once, so a second
+        redemption would fail with "already redeemed". The first attempt's
+        result stays on the request object, which every attempt shares.
+        """
+        redeemed = request.__dict__.setdefault("_mcs_redeemed", {})
+        key = digest(answer.get("state") or "")
+        if key not in redeemed:
+            signin = settings.sign_in()
+            redeemed[key] = signin, signin.finish_sign_in(flow, {
+                k: v for k, v in answer.items() if k in ("code", "state", "client_info", "session_state")})
+        return redeemed[key]
 
     # ------------------------------------------------------------------------
     # the Outlook button

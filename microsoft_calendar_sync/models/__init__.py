@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import microsoft_calendar_config
+from . import microsoft_calendar_credential
 from . import microsoft_calendar_account
 from . import microsoft_calendar_sign_in
 from . import ir_module_module

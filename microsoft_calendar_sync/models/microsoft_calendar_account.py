@@ -1,15 +1,18 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """One Outlook connection per Odoo user.
 
-The MSAL token cache is the account's secret: it is readable by
-administrators only (``groups``), never by its owner, never sent to the
+The MSAL token cache is the account's secret: it lives in
+``microsoft.calendar.credential`` (see there why not on this row), is readable
+by administrators only (``groups``), never by its owner, never sent to the
 browser, never logged. Users read their own account's health through
 :meth:`_mcs_status` and change it through the ``action_*`` methods, which check
 who is asking before they act with sudo.
 """
 
 import logging
+import secrets
 import warnings
+import weakref
 
 from outlook_sync.auth import discover_mailbox
 from outlook_sync.errors import OutlookSyncError, ReauthenticationRequired
@@ -22,9 +25,10 @@ from ..utils.explain import explain_sign_in_error
 _logger = logging.getLogger(__name__)
 
 # MSAL recommends response_mode=form_post for every auth-code flow. Here the
-# answer must come back as a top-level GET: Odoo's session cookie is
-# SameSite=Lax, so a cross-site form POST from Microsoft would arrive without
-# the session that the state is bound to.
+# answer comes back as a top-level GET (response_mode=query): the state is bound
+# to the user's Odoo session, and Odoo 19 sets its session cookie with no
+# SameSite attribute, so whether a cross-site form POST carries it differs from
+# browser to browser. The callback accepts GET only (controllers/main.py).
 warnings.filterwarnings("ignore", message=r"response_mode='form_post' is recommended", category=UserWarning)
 
 STATES = [
@@ -35,8 +39,8 @@ STATES = [
     ("needs_reauth", "Needs re-authentication"),
     ("error", "Error"),
 ]
-# Fields whose value is a secret: never in a log line, never readable but by administrators.
-SECRET_FIELDS = ("token_cache", "home_account_id")
+# Which connection (connection_key) the tokens of a MicrosoftSignIn were loaded from.
+_CONNECTION_OF_SIGN_IN = weakref.WeakKeyDictionary()
 
 
 class MicrosoftCalendarAccount(models.Model):
@@ -54,9 +58,13 @@ class MicrosoftCalendarAccount(models.Model):
     mailbox_display_name = fields.Char("Mailbox name", readonly=True, copy=False)
     tenant_id = fields.Char("Tenant ID", readonly=True, copy=False)
     microsoft_user_id = fields.Char("Microsoft user ID", readonly=True, copy=False)
-    home_account_id = fields.Char(copy=False, readonly=True, groups="base.group_system", prefetch=False)
+    connection_key = fields.Char(
+        copy=False, readonly=True, groups="base.group_system",
+        help="Names the sign-in whose tokens this account uses (a new one at each connect).")
+    home_account_id = fields.Char(
+        compute="_compute_credential", inverse="_inverse_credential", groups="base.group_system")
     token_cache = fields.Text(
-        "Token cache", copy=False, readonly=True, groups="base.group_system", prefetch=False,
+        "Token cache", compute="_compute_credential", inverse="_inverse_credential", groups="base.group_system",
         help="MSAL's serialized token cache (access and refresh tokens). Secret.")
     state = fields.Selection(STATES, default="not_connected", required=True, readonly=True, index=True,
                              tracking=True)
@@ -77,6 +85,23 @@ class MicrosoftCalendarAccount(models.Model):
         "This Outlook mailbox is already connected to another Odoo user. A mailbox can be connected "
         "to one Odoo user only.",
     )
+
+    @api.depends("connection_key")
+    def _compute_credential(self):
+        Credential = self.env["microsoft.calendar.credential"]
+        for account in self:
+            credential = Credential._mcs_current(account.user_id, account.sudo().connection_key)
+            account.token_cache = credential.token_cache
+            account.home_account_id = credential.home_account_id
+
+    def _inverse_credential(self):
+        """Setting the tokens saves them as the current connection's (a new one if there is none)."""
+        for account in self.sudo():
+            if not account.connection_key:
+                account.connection_key = secrets.token_urlsafe(16)
+            self.env["microsoft.calendar.credential"]._mcs_save(
+                account.user_id, account.connection_key, account.token_cache or False,
+                account.home_account_id or False)
 
     # ------------------------------------------------------------------------
     # ACCESS
@@ -162,13 +187,16 @@ class MicrosoftCalendarAccount(models.Model):
             mailbox = discover_mailbox(client)
         self._mcs_check_mailbox(user, mailbox.address)
         account = self._mcs_for_user(user, create=True)
+        connection_key = secrets.token_urlsafe(16)
+        # the tokens first, in their own table (an INSERT no sync run can block)
+        self.env["microsoft.calendar.credential"]._mcs_save(
+            user, connection_key, signin.serialize_cache(), signed_in.home_account_id)
         account.write({
+            "connection_key": connection_key,
             "mailbox": mailbox.address.strip().lower(),
             "mailbox_display_name": mailbox.display_name,
             "microsoft_user_id": mailbox.id,
             "tenant_id": signed_in.tenant_id,
-            "home_account_id": signed_in.home_account_id,
-            "token_cache": signin.serialize_cache(),
             "state": "connected",
             "connected_on": fields.Datetime.now(),
             "last_check": fields.Datetime.now(),
@@ -185,24 +213,38 @@ class MicrosoftCalendarAccount(models.Model):
     # ------------------------------------------------------------------------
 
     def _mcs_sign_in(self):
-        """A :class:`~outlook_sync.auth.MicrosoftSignIn` over this account's cache."""
+        """A :class:`~outlook_sync.auth.MicrosoftSignIn` over this account's cache.
+
+        It remembers which connection its tokens belong to, so that
+        :meth:`_mcs_save_cache` saves a refresh under that connection even if
+        the user reconnected meanwhile.
+        """
         self.ensure_one()
         account = self.sudo()
+        credential = self.env["microsoft.calendar.credential"]._mcs_current(account.user_id, account.connection_key)
         settings = self.env["microsoft.calendar.config"]._mcs_settings()
-        return settings.sign_in(token_cache=account.token_cache or None,
-                                home_account_id=account.home_account_id or None)
+        signin = settings.sign_in(token_cache=credential.token_cache or None,
+                                  home_account_id=credential.home_account_id or None)
+        _CONNECTION_OF_SIGN_IN[signin] = account.connection_key
+        return signin
 
     def _mcs_save_cache(self, signin):
-        """Store MSAL's cache when a refresh rotated the tokens."""
-        if signin.cache_changed:
-            self.sudo().token_cache = signin.serialize_cache()
+        """Store MSAL's cache when a refresh rotated the tokens (a new row, never an UPDATE)."""
+        connection_key = _CONNECTION_OF_SIGN_IN.get(signin)
+        if connection_key and signin.cache_changed:
+            account = self.sudo()
+            self.env["microsoft.calendar.credential"]._mcs_save(
+                account.user_id, connection_key, signin.serialize_cache(), signin.home_account_id)
 
     def _mcs_mark_needs_reauth(self, error):
         """The refresh token is gone: forget it, say so on the account and tell the user."""
         self.ensure_one()
         title, explanation, next_step = explain_sign_in_error(self.env, error)
         message = f"{explanation} {next_step}"
-        self.sudo().write({"state": "needs_reauth", "token_cache": False, "last_error": message})
+        # Dropping the key forgets the tokens (nobody reads them again; the
+        # autovacuum deletes them): the run already holds this row, so this
+        # UPDATE cannot wait, and it carries no token.
+        self.sudo().write({"state": "needs_reauth", "connection_key": False, "last_error": message})
         _logger.info("Outlook account of user %s needs re-authentication (%s)", self.user_id.id,
                      getattr(error, "error", type(error).__name__))
         self._mcs_notify_user(title, message, "warning")
@@ -272,8 +314,10 @@ class MicrosoftCalendarAccount(models.Model):
         """Forget the tokens; the account stays, not connected (Odoo's events are untouched)."""
         self._mcs_check_may_manage()
         accounts = self.sudo()
+        for account in accounts:
+            self.env["microsoft.calendar.credential"]._mcs_forget(account.user_id)
         accounts.write({
-            "state": "not_connected", "token_cache": False, "home_account_id": False, "mailbox": False,
+            "state": "not_connected", "connection_key": False, "mailbox": False,
             "mailbox_display_name": False, "microsoft_user_id": False, "tenant_id": False,
             "last_error": False, "connected_on": False,
         })
