@@ -1,5 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Keep the sign-in callback's secrets out of Odoo's HTTP access log.
+"""Keep secrets and forged lines out of Odoo's log.
+
+:func:`untrusted` escapes a value that came from outside (a query parameter,
+a remote error text) before it goes into a log line, so a crafted value can
+neither start a line of its own nor pass for another record.
+
 
 Microsoft sends the authorization code and our state to
 ``/microsoft_account/authentication`` in the query string, and Odoo's request
@@ -10,6 +15,8 @@ masks those parameters in that one path's lines before any handler sees them.
 
 import logging
 import re
+
+UNTRUSTED_MAX = 200
 
 CALLBACK_PATH = "/microsoft_account/authentication"
 _SECRET_PARAMS = re.compile(r"([?&](?:code|state|session_state|client_info|id_token)=)[^&\s\"]*")
@@ -29,3 +36,17 @@ def install(logger_name="werkzeug"):
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, SignInCallbackRedaction) for f in logger.filters):
         logger.addFilter(SignInCallbackRedaction())
+
+
+def untrusted(value, limit=UNTRUSTED_MAX):
+    """``value`` as one printable, quoted line: control characters (CR, LF, ANSI
+    escapes, ...) and non-ASCII are shown escaped, long values cut.
+
+    ``ascii()`` escapes every character a forged log line needs (``\\n``,
+    ``\\r``, ``\\x1b``) and quotes the whole value, so it cannot be mistaken
+    for the rest of the message.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return ascii(text)
