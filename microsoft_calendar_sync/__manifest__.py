@@ -28,6 +28,8 @@
         "views/res_config_settings_views.xml",
         "views/microsoft_calendar_account_views.xml",
         "views/microsoft_calendar_binding_views.xml",
+        "views/outbound_consent_views.xml",
+        "views/res_users_views.xml",
         "views/templates.xml",
     ],
     # demo users matching the sandbox seed's mailboxes, and a few events

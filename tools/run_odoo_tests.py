@@ -301,6 +301,7 @@ class LogAnalysis:
         self.module_loaded = False
         self.failed_tests = []
         self.browser_missing = []  # WARNING messages saying the browser tests could not run
+        self.leaked_lines = None  # line numbers of the log holding an issued secret (None: nothing recorded)
         self._last = None  # last record: (level, logger, message)
 
     def _is_ours(self, logger, message):
@@ -343,8 +344,21 @@ class LogAnalysis:
             self.module_loaded = True
 
 
-def run_odoo(command, env, timeout, analysis):
-    """Run Odoo, stream its output and feed the analysis; return its exit code."""
+def leaked_secrets(log_path, secrets_path):
+    """Line numbers of Odoo's log holding a secret the tests saw the sandbox issue (never the secrets)."""
+    try:
+        secrets = {line.strip() for line in secrets_path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    except FileNotFoundError:
+        return None
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    found = [secret for secret in secrets if secret in text]  # one scan of the whole log per secret
+    if not found:
+        return []
+    return [number for number, line in enumerate(text.splitlines(), 1) if any(secret in line for secret in found)]
+
+
+def run_odoo(command, env, timeout, analysis, log_path=None):
+    """Run Odoo, stream its output (also to ``log_path``) and feed the analysis; return its exit code."""
     proc = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         errors="replace", bufsize=1, start_new_session=True,
@@ -359,10 +373,13 @@ def run_odoo(command, env, timeout, analysis):
     if timer:
         timer.daemon = True
         timer.start()
+    log = log_path.open("w", encoding="utf-8") if log_path else None
     try:
         for line in proc.stdout:
             sys.stdout.write(line)
             sys.stdout.flush()
+            if log:
+                log.write(line)
             analysis.feed(line)
         proc.wait()
     except BaseException:
@@ -371,6 +388,8 @@ def run_odoo(command, env, timeout, analysis):
     finally:
         if timer:
             timer.cancel()
+        if log:
+            log.close()
     if timed_out.is_set():
         analysis.error_records.append(f"(runner) Odoo was stopped after the {timeout}s timeout")
     return proc.returncode
@@ -474,10 +493,13 @@ def main(argv=None):
         ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG") and k != "ODOO_RC"}
         env["PYTHONUNBUFFERED"] = "1"
+        secrets_path, log_path = cluster.tmp / "issued-secrets.txt", cluster.tmp / "odoo.log"
+        env["MCS_ISSUED_SECRETS_FILE"] = str(secrets_path)  # written by the addon's tests (tests/common.py)
         say("running: " + " ".join(command + odoo_args))
         odoo_started = time.monotonic()
-        returncode = run_odoo(command + odoo_args, env, args.timeout, analysis)
+        returncode = run_odoo(command + odoo_args, env, args.timeout, analysis, log_path)
         odoo_seconds = time.monotonic() - odoo_started
+        analysis.leaked_lines = leaked_secrets(log_path, secrets_path)
     except KeyboardInterrupt:
         say("interrupted")
         print("odoo: 0 passed, 0 failed", flush=True)
@@ -529,6 +551,9 @@ def report(args, analysis, returncode, odoo_seconds, total_seconds):
         problems.append(f"{len(analysis.stray_tracebacks)} traceback(s) outside an error record")
     if analysis.module_warnings:
         problems.append(f"{len(analysis.module_warnings)} WARNING record(s) from {args.module}")
+    if analysis.leaked_lines:
+        problems.append(f"{len(analysis.leaked_lines)} log line(s) hold a token or secret the sandbox issued "
+                        f"(lines {', '.join(map(str, analysis.leaked_lines[:20]))} of Odoo's output)")
     print(flush=True)
     say("-" * 60)
     for line in analysis.failed_tests:
@@ -537,6 +562,10 @@ def report(args, analysis, returncode, odoo_seconds, total_seconds):
         say(f"error record: {line}")
     for line in analysis.module_warnings:
         say(f"module warning: {line}")
+    if analysis.leaked_lines is None:
+        say("secrets check: no test recorded the secrets it saw issued")
+    elif not analysis.leaked_lines:
+        say("secrets check: no token or secret the sandbox issued appears in Odoo's log")
     if analysis.other_warnings:
         say(f"{len(analysis.other_warnings)} WARNING record(s) from other loggers (not counted as failures):")
         for line in analysis.other_warnings[:10]:

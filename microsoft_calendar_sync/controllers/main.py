@@ -78,14 +78,18 @@ class OutlookCalendarController(http.Controller):
     def connect(self, **kwargs):
         """Start Microsoft's sign-in for the current user."""
         env = request.env
+        _ = env._
         settings = env["microsoft.calendar.config"]._mcs_settings()
         if not (settings.enabled and settings.configured):
             return self._not_available_page(settings)
         user = env.user
+        if not user._is_internal():
+            return self._page(_("Outlook Calendar is for internal users"),
+                              _("Only internal users can connect an Outlook calendar."), status=403, retry=False)
         try:
             auth_uri = env["microsoft.calendar.sign.in"]._mcs_start(
                 user, request.session, settings.sign_in(), settings.redirect_uri,
-                login_hint=user.email or None)
+                login_hint=user._mcs_expected_mailbox() or user.email or None)
         except (OutlookSyncError, ValueError) as error:
             _logger.info("Outlook sign-in could not start for user %s (%s)", user.id, type(error).__name__)
             if isinstance(error, ValueError):

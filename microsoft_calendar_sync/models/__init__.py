@@ -5,6 +5,8 @@ from . import microsoft_calendar_account
 from . import microsoft_calendar_sign_in
 from . import ir_module_module
 from . import res_config_settings
+from . import res_users
 from . import microsoft_calendar_binding
 from . import calendar_event
 from . import microsoft_calendar_sync
+from . import outbound_consent

@@ -69,7 +69,9 @@ class CalendarEvent(models.Model):
                 [("event_id", "in", self.ids), ("state", "!=", "skipped")])
             # event_id becomes NULL with the event; odoo_ref stays and tells
             # the push cron which Outlook event to delete.
+            held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
             bindings.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
+            bindings._mcs_hold_changes_by_others(self.env.user, held_before)
             if bindings:
                 self._mcs_trigger_push()
         return super().unlink()
@@ -83,7 +85,8 @@ class CalendarEvent(models.Model):
 
         Only the organizer's account pushes an event; ``leaving`` are bindings
         of an account whose user stopped being the organizer (pushed as a
-        deletion)."""
+        deletion). A change whose author (this environment's user) is not the
+        organizer may be held for the organizer's approval (outbound_consent.py)."""
         if not self:
             return
         events = self.sudo().with_context(active_test=False)
@@ -97,6 +100,8 @@ class CalendarEvent(models.Model):
         marked = False
         # Attendee-only copies are not pushed (meetings of several connected users come later).
         bindings = bindings.filtered(lambda b: b.user_id == b.event_id.user_id) | (leaving or Binding)
+        held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
+        changed = Binding
         for binding in bindings:
             recurring = binding.event_id._mcs_is_recurring()
             if recurring and not binding.graph_id:
@@ -104,6 +109,7 @@ class CalendarEvent(models.Model):
                 continue
             binding.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0,
                            "skip_reason": False})
+            changed |= binding
             marked = True
         to_create = []
         for event in events:
@@ -121,7 +127,8 @@ class CalendarEvent(models.Model):
                 marked = True
             to_create.append(values)
         if to_create:
-            Binding.create(to_create)
+            changed |= Binding.create(to_create).filtered(lambda b: b.state == "pending")
+        changed._mcs_hold_changes_by_others(self.env.user, held_before)
         if marked:
             self._mcs_trigger_push()
 

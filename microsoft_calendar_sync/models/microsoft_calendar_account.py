@@ -149,23 +149,34 @@ class MicrosoftCalendarAccount(models.Model):
 
     @api.model
     def _mcs_check_mailbox(self, user, address):
-        """Raise UserError when ``user`` may not connect the mailbox ``address``."""
+        """Raise UserError when ``user`` may not connect the mailbox ``address``.
+
+        Unless the settings allow any mailbox, the address must be the one
+        an administrator vouches for: the user's login, or the mailbox an
+        administrator set on the user (:meth:`res.users._mcs_expected_mailbox`),
+        never the e-mail address users edit themselves. Always: an internal
+        user, and one mailbox per Odoo user.
+        """
         _ = self.env._
         settings = self.env["microsoft.calendar.config"]._mcs_settings()
         normalized = (address or "").strip().lower()
         if not normalized:
             raise UserError(_("Microsoft did not say which mailbox you signed in with; try again."))
-        if not settings.allow_other_mailbox and not (user.email or "").strip():
+        if not user._is_internal():
+            raise UserError(_("Only internal users can connect an Outlook calendar."))
+        expected = user._mcs_expected_mailbox()
+        if not settings.allow_other_mailbox and not expected:
             raise UserError(_(
-                "You signed in to Microsoft as %(mailbox)s, but your Odoo user has no e-mail address to compare "
-                "it with. Ask your administrator to set your e-mail address to your mailbox's address, or to "
-                "allow any mailbox address in the Outlook Calendar settings.", mailbox=address))
-        if not settings.allow_other_mailbox and normalized != user.email.strip().lower():
+                "You signed in to Microsoft as %(mailbox)s, but nothing an administrator set says which mailbox "
+                "is yours: your login is not an e-mail address. Ask your administrator to enter your Outlook "
+                "mailbox on your user (Outlook Calendar tab), or to allow any mailbox address in the Outlook "
+                "Calendar settings.", mailbox=address))
+        if not settings.allow_other_mailbox and normalized != expected:
             raise UserError(_(
-                "You signed in to Microsoft as %(mailbox)s, but your e-mail address in Odoo is %(email)s. "
-                "Sign in with the Microsoft account of %(email)s, or ask your administrator to change your "
-                "e-mail address or to allow any mailbox address in the Outlook Calendar settings.",
-                mailbox=address, email=user.email))
+                "You signed in to Microsoft as %(mailbox)s, but the mailbox your administrator set for you is "
+                "%(expected)s. Sign in with the Microsoft account of %(expected)s, or ask your administrator to "
+                "change it or to allow any mailbox address in the Outlook Calendar settings.",
+                mailbox=address, expected=expected))
         other = self.sudo().search_count(
             [("user_id", "!=", user.id), ("mailbox", "=", normalized)], limit=1)
         if other:

@@ -286,7 +286,8 @@ class MicrosoftCalendarAccount(models.Model):
         events = self.env["calendar.event"].sudo().search([
             ("user_id", "=", self.user_id.id), ("stop", ">=", start),
             ("start", "<=", window.end.replace(tzinfo=None)), ("id", "not in", bound.ids)])
-        events._mcs_mark_pending()
+        # the user's own events, enqueued as the user's (whoever started the run)
+        events.with_user(self.user_id).sudo()._mcs_mark_pending()
 
     def _mcs_summary(self, counts):
         return self.env._(
@@ -393,6 +394,11 @@ class MicrosoftCalendarAccount(models.Model):
                 counts["skipped"] += 1
                 continue
             record = store.record_by_graph_id(raw["id"])
+            if record is not None and record.state == "held":
+                # Its Odoo side waits for the organizer; when it goes out, If-Match finds
+                # this Outlook change and the three-way merge keeps it.
+                counts["held"] += 1
+                continue
             if is_removed(raw):
                 if record is None or record.state == "skipped":
                     if record is not None:

@@ -56,8 +56,8 @@ class ResConfigSettings(models.TransientModel):
         help="How often to ask Outlook for changes when no change notification arrives.")
     mcs_allow_other_mailbox = fields.Boolean(
         "Allow any mailbox address", config_parameter="microsoft_calendar_sync.allow_other_mailbox",
-        help="By default a user can only connect the Outlook mailbox whose address is their Odoo e-mail. "
-        "Tick to let users connect a mailbox with another address.")
+        help="By default a user can only connect the Outlook mailbox an administrator vouches for: their login, "
+        "or the Outlook mailbox set on their user. Tick to let users connect any mailbox they can sign in to.")
     mcs_conflict_policy = fields.Selection(
         [("later_wins", "The later change wins"), ("odoo_wins", "Odoo wins"), ("outlook_wins", "Outlook wins")],
         "When both sides changed a field", config_parameter="microsoft_calendar_sync.conflict_policy",

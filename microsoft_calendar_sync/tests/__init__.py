@@ -15,3 +15,4 @@ from . import test_sync_status
 from . import test_sync_benchmark
 from . import test_token_storage
 from . import test_callback_hardening
+from . import test_outbound_consent

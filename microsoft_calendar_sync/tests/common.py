@@ -4,11 +4,14 @@ against it), settings pointing at it, test users, and a helper that clicks
 through the whole connect flow like a browser would."""
 
 import copy
+import json
 import logging
+import os
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from outlook_sandbox import SandboxServer
+from outlook_sandbox.handlers.identity import identity_state
 from outlook_sandbox.seed import load_seed_data
 from outlook_sandbox.signin_form import parse_sign_in_form
 
@@ -19,6 +22,9 @@ from ..models.microsoft_calendar_config import CALLBACK_PATH
 CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
 CLIENT_SECRET = "odoo-test-secret~value-42"
 CONTOSO_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+#: tools/run_odoo_tests.py names a file here; every test appends the secrets it saw issued,
+#: and the runner fails if any of them appears anywhere in Odoo's log of the run.
+ISSUED_SECRETS_ENV = "MCS_ISSUED_SECRETS_FILE"
 
 
 class CapturingHandler(logging.Handler):
@@ -54,6 +60,9 @@ class OutlookCase(HttpCase):
         cls.manager = new_test_user(
             cls.env, "outlook_manager", email="manager@example.com", name="Outlook Manager",
             groups="base.group_user,microsoft_calendar_sync.group_microsoft_calendar_sync_manager")
+        # what an administrator vouches for (logins here are not addresses)
+        cls.alice.sudo().mcs_expected_mailbox = "alice@contoso.com"
+        cls.bob.sudo().mcs_expected_mailbox = "bob@contoso.com"
         cls.admin = cls.env.ref("base.user_admin")
         cls.Account = cls.env["microsoft.calendar.account"]
 
@@ -75,6 +84,24 @@ class OutlookCase(HttpCase):
     def setUp(self):
         super().setUp()
         self.seed()
+
+    def tearDown(self):
+        self.record_issued_secrets()
+        super().tearDown()
+
+    def record_issued_secrets(self):
+        """What the sandbox issued in this test, and every token that reached Odoo's caches."""
+        path = os.environ.get(ISSUED_SECRETS_ENV)
+        if not path:
+            return
+        world = self.sandbox.world
+        issued = {CLIENT_SECRET, *world.access_tokens, *world.refresh_tokens, *identity_state(world).codes}
+        for credential in self.env["microsoft.calendar.credential"].sudo().search([]):
+            cache = json.loads(credential.token_cache or "{}")
+            for section in ("AccessToken", "RefreshToken", "IdToken"):
+                issued.update(entry.get("secret", "") for entry in cache.get(section, {}).values())
+        with open(path, "a", encoding="utf-8") as secrets_file:
+            secrets_file.writelines(f"{secret}\n" for secret in issued if len(secret) >= 16)
 
     def seed(self, **app):
         world = self.sandbox.world

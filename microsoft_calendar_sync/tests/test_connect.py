@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from odoo import fields
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from .common import CLIENT_SECRET, CONTOSO_ID, CapturingHandler, OutlookCase
@@ -195,23 +196,47 @@ class TestConnect(OutlookCase):
         response = self.url_open("/microsoft_calendar_sync/connect", allow_redirects=False)
         self.assert_page(response, 400, "Client ID or Client Secret", "Open Settings")
 
-    def test_mailbox_must_be_the_users_email(self):
+    def test_mailbox_must_be_the_one_an_administrator_vouches_for(self):
         carl = new_test_user(self.env, "carl", email="carl@example.com", groups="base.group_user")
         response = self.connect(carl, address="bob@contoso.com")
         self.assert_page(response, 400, "This mailbox cannot be connected", "bob@contoso.com",
-                         "carl@example.com")
-        self.assertFalse(self.Account.sudo().search([]))
+                         "your login is not an e-mail address", "Outlook Calendar tab")
+        # editing one's own e-mail address (allowed in Preferences) proves nothing
+        self.authenticate("carl", "carl")
+        self.make_jsonrpc_request("/web/dataset/call_kw/res.users/write", {
+            "model": "res.users", "method": "write", "args": [[carl.id], {"email": "bob@contoso.com"}],
+            "kwargs": {}})
+        self.assertEqual(carl.email, "bob@contoso.com")
+        self.assert_page(self.connect(carl, address="bob@contoso.com"), 400, "This mailbox cannot be connected")
+        # nor can the user set the mailbox an administrator vouches for
+        with self.assertRaises(AccessError):
+            carl.with_user(carl).write({"mcs_expected_mailbox": "bob@contoso.com"})
+        self.assertFalse(self.Account.sudo().search([("mailbox", "!=", False)]))
 
-        self.set_params(allow_other_mailbox="True")
+        # an Outlook Calendar manager is no user administrator either
+        with self.assertRaises(AccessError):
+            carl.with_user(self.manager).write({"mcs_expected_mailbox": "bob@contoso.com"})
+        # an administrator vouches for another address: that one, and only that one
+        carl.with_user(self.admin).mcs_expected_mailbox = "bob@contoso.com"
         account = self.assert_connected(self.connect(carl, address="bob@contoso.com"), carl, "bob@contoso.com")
         self.assertEqual(account.user_id, carl)
 
-    def test_user_without_email(self):
-        nomail = new_test_user(self.env, "nomail", groups="base.group_user")
-        nomail.email = False
-        response = self.connect(nomail, address="bob@contoso.com")
-        self.assert_page(response, 400, "has no e-mail address", "bob@contoso.com")
-        self.assertFalse(self.Account.sudo().search([]))
+    def test_a_login_that_is_an_address_is_vouched_for(self):
+        carol = new_test_user(self.env, "carol@outlook.com", email="someone.else@example.com",
+                              groups="base.group_user")
+        self.assert_connected(self.connect(carol, address="carol@outlook.com"), carol, "carol@outlook.com")
+
+    def test_any_mailbox_when_the_settings_allow_it(self):
+        carl = new_test_user(self.env, "carl", email="carl@example.com", groups="base.group_user")
+        self.set_params(allow_other_mailbox="True")
+        self.assert_connected(self.connect(carl, address="bob@contoso.com"), carl, "bob@contoso.com")
+
+    def test_portal_users_cannot_connect(self):
+        portal = new_test_user(self.env, "portal.user@contoso.com", groups="base.group_portal")
+        self.authenticate(portal.login, portal.login)
+        response = self.url_open("/microsoft_calendar_sync/connect", allow_redirects=False)
+        self.assert_page(response, 403, "Only internal users")
+        self.assertFalse(self.env["microsoft.calendar.sign.in"].sudo().search([("user_id", "=", portal.id)]))
 
     def test_one_mailbox_one_user(self):
         self.set_params(allow_other_mailbox="True")

@@ -6,7 +6,8 @@ import { OutlookSyncButton } from "./outlook_sync_button";
 /**
  * The sync engine's figures on the Outlook button: how many events are
  * synchronized, waiting, in error or skipped, and the last run's summary
- * (from /microsoft_calendar_sync/status: ``counts`` and ``last_run``).
+ * (from /microsoft_calendar_sync/status: ``counts`` and ``last_run``); and,
+ * when colleagues' changes wait for this user's approval, a link to them.
  */
 patch(OutlookSyncButton.prototype, {
     get countsText() {
@@ -25,11 +26,23 @@ patch(OutlookSyncButton.prototype, {
         );
     },
 
+    get heldText() {
+        const held = (this.status.counts || {}).held || 0;
+        return held ? _t("%s changes by others wait for your approval", held) : "";
+    },
+
+    openHeld() {
+        return this.action.doAction("microsoft_calendar_sync.microsoft_calendar_binding_action_held");
+    },
+
     get tooltip() {
         const lines = [super.tooltip];
         if (["connected", "error", "syncing"].includes(this.status.state)) {
             if (this.countsText) {
                 lines.push(this.countsText);
+            }
+            if (this.heldText) {
+                lines.push(this.heldText);
             }
             if (this.status.state === "connected" && this.status.last_error) {
                 lines.push(this.status.last_error);
