@@ -13,7 +13,9 @@ bindings not yet committed are still pending. Inside Odoo's test cursors the
 commit points are no-ops (tests cannot commit).
 
 A run holds the account row with ``SELECT ... FOR UPDATE SKIP LOCKED``: a
-second worker skips an account that is being synced. Every run has a time
+second worker skips an account that is being synced, and a run that finds at a
+commit point that the user paused, disconnected or reconnected the account
+meanwhile stops there. Every run has a time
 budget (the core's ``Deadline``); what is left is done by the next run.
 """
 
@@ -47,6 +49,8 @@ _logger = logging.getLogger(__name__)
 
 #: Account states a run works for (paused, needs_reauth and not_connected are skipped).
 RUNNABLE_STATES = ("connected", "syncing", "error")
+#: States a user (or a failed refresh) puts an account in that end a run under way.
+STOPPED_STATES = ("paused", "not_connected", "needs_reauth")
 #: Seconds a cron run may spend on one account.
 RUN_BUDGET = 120.0
 #: (connect, read) seconds of each Graph request.
@@ -196,9 +200,17 @@ class MicrosoftCalendarAccount(models.Model):
                 raise LockLost()
 
     def _mcs_lock(self):
+        """Hold the account row for this run; False if another worker holds it, or if the
+        user paused, disconnected or reconnected the account since the run read it (its
+        cached ``connection_key`` is the run's): the run must then stop, not write over it."""
         self.env.cr.execute(
-            "SELECT id FROM microsoft_calendar_account WHERE id = %s FOR UPDATE SKIP LOCKED", [self.id])
-        return bool(self.env.cr.fetchone())
+            "SELECT state, connection_key FROM microsoft_calendar_account WHERE id = %s FOR UPDATE SKIP LOCKED",
+            [self.id])
+        row = self.env.cr.fetchone()
+        if not row:
+            return False
+        state, connection_key = row
+        return state not in STOPPED_STATES and connection_key == self.sudo().connection_key
 
     # ------------------------------------------------------------------ one run
 

@@ -7,6 +7,7 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from ..models import microsoft_calendar_sync as sync_module
 from .sync_common import SyncCase
 
 
@@ -77,3 +78,32 @@ class TestSyncStatus(SyncCase):
         self.assertEqual(account.sync_synced_count, 1)
         view = self.env.ref("microsoft_calendar_sync.res_users_view_form_outlook_sync")
         self.assertIn("mcs_account_ids", view.arch)
+
+    def test_a_run_stops_when_the_user_pauses_or_reconnects_meanwhile(self):
+        event = self.make_event("Pushed before the pause")
+        changed_by_user = iter(["UPDATE microsoft_calendar_account SET state = 'paused' WHERE id = %s"])
+
+        def commit_point(account, relock=True):
+            # the real commit point flushes and commits (tests can only flush); then comes what
+            # another transaction (the user's click) committed while the run went on
+            account.env.flush_all()
+            statement = next(changed_by_user, None)
+            if statement:
+                self.env.cr.execute(statement, [account.id])
+            if relock and not account._mcs_lock():
+                raise sync_module.LockLost()
+
+        with patch.object(type(self.account), "_mcs_commit", commit_point):
+            self.account._mcs_sync()
+        self.account.invalidate_recordset()
+        self.assertEqual(self.account.state, "paused", "the run wrote over the user's pause")
+        self.assertEqual(self.binding(event).state, "pending", "kept in the outbox for when the user resumes")
+
+        # a reconnect (new connection key) stops a run too
+        self.env.cr.execute("UPDATE microsoft_calendar_account SET state = 'connected' WHERE id = %s",
+                            [self.account.id])
+        self.account.invalidate_recordset()
+        self.assertTrue(self.account._mcs_lock())
+        self.env.cr.execute("UPDATE microsoft_calendar_account SET connection_key = 'another-sign-in' "
+                            "WHERE id = %s", [self.account.id])
+        self.assertFalse(self.account._mcs_lock(), "the run's connection is not the account's any more")
