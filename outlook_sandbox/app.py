@@ -67,6 +67,8 @@ class Context:
         self.scopes: list[str] = []
         self.prefer = parse_prefer(_header_list(headers, "Prefer"))
         self.response_headers: dict[str, str] = {}
+        # The odata.maxpagesize a collection honoured (odata.page_size sets it).
+        self.applied_max_page_size: int | None = None
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return _header_get(self.headers, name, default)
