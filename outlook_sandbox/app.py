@@ -65,6 +65,7 @@ class Context:
         self.mailbox: Mailbox | None = None
         self.client_id: str | None = None
         self.scopes: list[str] = []
+        self.access_token = None  # the bearer token's AccessToken (Graph requests)
         self.prefer = parse_prefer(_header_list(headers, "Prefer"))
         self.response_headers: dict[str, str] = {}
         # The odata.maxpagesize a collection honoured (odata.page_size sets it).
@@ -250,7 +251,7 @@ class SandboxApp:
             if fault is not None:
                 ctx.response_headers.update(faults.apply(fault))
             # $batch is answered by Graph's front end, not Outlook: only its items are throttled.
-            if not (found and found[0] and getattr(found[0].handler, "manages_lock", False)):
+            if not (found and found[0] and getattr(found[0].handler, "front_end", False)):
                 slot = throttling.acquire(self.world, token.client_id, ctx.mailbox)
             if not found:
                 # Graph's front end names the first segment no resource has,
@@ -310,6 +311,7 @@ class SandboxApp:
         ctx.mailbox = mailbox
         ctx.client_id = token.client_id
         ctx.scopes = token.scopes
+        ctx.access_token = token
         return token
 
     def _resolve_user(self, ctx: Context, parts: list[str]) -> list[str]:

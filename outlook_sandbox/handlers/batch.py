@@ -209,3 +209,4 @@ def batch(ctx):
 
 
 batch.manages_lock = True
+batch.front_end = True  # not throttled itself: its items are
