@@ -2,7 +2,9 @@
 platform v2.0), Graph v1.0's calendar surface and the sandbox control API.
 
 Request pipeline for Graph: parse -> authenticate the bearer token -> fault
-rules -> throttling -> route -> handler -> Graph error envelope. No exception
+rules -> throttling (every request but ``$batch`` itself, whose items are
+throttled one by one; ``POST /subscriptions`` included) -> route -> handler
+-> Graph error envelope. No exception
 ever leaves as a stack trace: unexpected ones become a 500 ``generalException``
 and are logged on the server side only.
 """
