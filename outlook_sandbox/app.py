@@ -2,7 +2,9 @@
 platform v2.0), Graph v1.0's calendar surface and the sandbox control API.
 
 Request pipeline for Graph: parse -> authenticate the bearer token -> fault
-rules -> throttling -> route -> handler -> Graph error envelope. No exception
+rules -> throttling (every request but ``$batch`` itself, whose items are
+throttled one by one; ``POST /subscriptions`` included) -> route -> handler
+-> Graph error envelope. No exception
 ever leaves as a stack trace: unexpected ones become a 500 ``generalException``
 and are logged on the server side only.
 """
@@ -65,8 +67,11 @@ class Context:
         self.mailbox: Mailbox | None = None
         self.client_id: str | None = None
         self.scopes: list[str] = []
+        self.access_token = None  # the bearer token's AccessToken (Graph requests)
         self.prefer = parse_prefer(_header_list(headers, "Prefer"))
         self.response_headers: dict[str, str] = {}
+        # The odata.maxpagesize a collection honoured (odata.page_size sets it).
+        self.applied_max_page_size: int | None = None
 
     def header(self, name: str, default: str | None = None) -> str | None:
         return _header_get(self.headers, name, default)
@@ -248,7 +253,7 @@ class SandboxApp:
             if fault is not None:
                 ctx.response_headers.update(faults.apply(fault))
             # $batch is answered by Graph's front end, not Outlook: only its items are throttled.
-            if not (found and found[0] and getattr(found[0].handler, "manages_lock", False)):
+            if not (found and found[0] and getattr(found[0].handler, "front_end", False)):
                 slot = throttling.acquire(self.world, token.client_id, ctx.mailbox)
             if not found:
                 # Graph's front end names the first segment no resource has,
@@ -308,6 +313,7 @@ class SandboxApp:
         ctx.mailbox = mailbox
         ctx.client_id = token.client_id
         ctx.scopes = token.scopes
+        ctx.access_token = token
         return token
 
     def _resolve_user(self, ctx: Context, parts: list[str]) -> list[str]:

@@ -59,6 +59,7 @@ class SyncState:
     round_items: list[dict] = field(default_factory=list)
     offset: int = 0
     page_size: int = 0  # the round's odata.maxpagesize (0: none asked for)
+    top: int | None = None  # $top of the request that began the sync (Graph keeps it in its tokens)
 
 
 @dataclass

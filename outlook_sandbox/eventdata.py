@@ -507,6 +507,8 @@ def apply_preferences(ctx) -> None:
         # Sandbox ids never change while an item stays in its mailbox, which
         # is what immutable ids promise (reference §2.8).
         applied.append('IdType="ImmutableId"')
+    if ctx.applied_max_page_size is not None:
+        applied.append(f"odata.maxpagesize={ctx.applied_max_page_size}")
     if applied:
         ctx.response_headers["Preference-Applied"] = ", ".join(applied)
 

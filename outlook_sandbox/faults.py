@@ -5,6 +5,11 @@ A rule matches on HTTP method, a path pattern (``fnmatch`` style, against the
 fires ``times`` times (``None``: until removed) and answers with a Graph error
 (status, code, message, ``Retry-After``), or delays the answer by ``delay``
 seconds first (a delay longer than the client's timeout is a timeout).
+
+A rule with method ``NOTIFY`` matches no request: it drops the change
+notifications it matches (path ``/me/events/{id}``, mailbox), which makes
+the sandbox send ``missed`` lifecycle notifications
+(:mod:`outlook_sandbox.notifications`). ``*`` never matches notifications.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from .errors import GraphError
 from .store import Mailbox, World
 
 _ids = itertools.count(1)
+NOTIFY = "NOTIFY"  # the method of rules that drop change notifications
 
 DEFAULT_CODES = {
     429: ("TooManyRequests", "Please retry again later."),
@@ -94,7 +100,10 @@ def match(world: World, method: str, path: str, mailbox: Mailbox | None) -> Faul
     """The first live rule for this request, counting the hit; else None."""
     with world.lock:
         for rule in rules(world):
-            if rule.method not in ("*", method.upper()):
+            if NOTIFY in (rule.method, method.upper()):
+                if rule.method != method.upper():
+                    continue
+            elif rule.method not in ("*", method.upper()):
                 continue
             if not fnmatch.fnmatchcase(path.lower(), rule.path.lower()):
                 continue

@@ -6,7 +6,31 @@ whenever an item of the subscribed resource is created, updated or deleted.
 Each notification names the item (``resource``, ``resourceData``) but does not
 carry its content; the client re-reads it (or runs delta). Lifecycle
 notifications (``reauthorizationRequired``, ``subscriptionRemoved``,
-``missed``) go to the separate ``lifecycleNotificationUrl``.
+``missed``) go to the separate ``lifecycleNotificationUrl``, on their own as
+Graph sends them (change-notifications-lifecycle-events.md in
+microsoftgraph/microsoft-graph-docs-contrib,
+https://learn.microsoft.com/graph/change-notifications-lifecycle-events):
+
+- ``reauthorizationRequired`` once, :data:`REAUTHORIZE_AHEAD` before the
+  subscription's *authorization horizon*: the earlier of its expiry and the
+  expiry of the access token it was created, renewed or reauthorized with.
+  Past the horizon change notifications pause (they are lost, as Graph's are)
+  until ``POST /subscriptions/{id}/reauthorize`` or a renewal with a valid
+  token. Graph's cadence "is subject to change" (its illustration repeats the
+  challenge every 15 minutes in the last hour); one challenge is the
+  sandbox's choice.
+- ``subscriptionRemoved`` when the mailbox's access is revoked (control API
+  ``/tokens/expire`` with ``revoke``) or the mailbox is deleted; the
+  subscription is gone with it.
+- ``missed`` when the sandbox drops change notifications: a fault rule with
+  method ``NOTIFY`` (matched against ``/me/events/{id}`` and the mailbox)
+  drops the notifications it matches, and a notification still undelivered
+  at the end of the retry window is dropped too.
+
+Lifecycle checks run on the world clock: whenever subscriptions are looked
+at, when the control API moves the clock, and every :data:`LIFECYCLE_TICK`
+real seconds from a daemon thread while subscriptions with a lifecycle URL
+exist.
 
 This module keeps the subscriptions of a world (``world.extra``, so
 ``World.reset()`` drops them), turns store changes into notifications (a
@@ -38,6 +62,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
+from . import faults
 from .store import Mailbox, World
 
 _SUBSCRIPTIONS = "notifications.subscriptions"
@@ -50,6 +75,8 @@ VALIDATION_TIMEOUT = 10.0   # ... and for the validation handshake
 MAX_BATCH = 100
 MAX_LOG_ENTRIES = 2000
 _IDLE_EXIT_SECONDS = 3.0
+REAUTHORIZE_AHEAD = timedelta(minutes=15)
+LIFECYCLE_TICK = 5.0  # real seconds between lifecycle checks of the background thread
 
 
 @dataclass
@@ -64,13 +91,31 @@ class Subscription:
     client_id: str           # the creating app; only it sees the subscription
     mailbox_id: str          # the signed-in user (creatorId)
     calendar_id: str | None  # None: every calendar of the mailbox
+    # Expiry of the access token that created, renewed or reauthorized it.
+    authorized_until: datetime | None = None
+    challenged: bool = False  # reauthorizationRequired sent for the current horizon
+
+    @property
+    def horizon(self) -> datetime:
+        """When the subscription stops delivering unless reauthorized or renewed."""
+        return min(self.expires_at, self.authorized_until or self.expires_at)
+
+    def authorize(self, token_expires_at: datetime) -> None:
+        """A create, renewal or reauthorization with a token valid until ``token_expires_at``."""
+        self.authorized_until = token_expires_at
+        self.challenged = False
 
 
 def subscriptions(world: World) -> dict[str, Subscription]:
-    """The world's unexpired subscriptions by id; expired ones are removed here
-    (Graph deletes a subscription that was not renewed in time). Hold ``world.lock``."""
+    """The world's unexpired subscriptions by id, after sending the lifecycle
+    notifications that are due; expired ones are removed here (Graph deletes a
+    subscription that was not renewed in time). Hold ``world.lock``."""
     registry: dict[str, Subscription] = world.extra.setdefault(_SUBSCRIPTIONS, {})
     now = world.clock.now()
+    for sub in registry.values():
+        if sub.lifecycle_url and not sub.challenged and now >= sub.horizon - REAUTHORIZE_AHEAD:
+            sub.challenged = True
+            send_lifecycle(world, sub, "reauthorizationRequired")
     for sub_id in [s.id for s in registry.values() if s.expires_at <= now]:
         del registry[sub_id]
     return registry
@@ -80,6 +125,21 @@ def add_subscription(world: World, subscription: Subscription) -> None:
     """Store ``subscription`` and make sure store changes reach it. Hold ``world.lock``."""
     subscriptions(world)[subscription.id] = subscription
     _notifier(world)
+    if subscription.lifecycle_url:
+        _LifecycleTicker.ensure(world)
+
+
+def remove_subscriptions(world: World, mailbox_id: str, client_id: str | None = None) -> int:
+    """Remove the mailbox's subscriptions (of ``client_id``'s only when given),
+    telling each lifecycle URL ``subscriptionRemoved``. Hold ``world.lock``."""
+    registry = subscriptions(world)
+    gone = [s for s in registry.values()
+            if s.mailbox_id == mailbox_id and (client_id is None or s.client_id == client_id)]
+    for sub in gone:
+        if sub.lifecycle_url:
+            send_lifecycle(world, sub, "subscriptionRemoved")
+        del registry[sub.id]
+    return len(gone)
 
 
 def graph_time(moment: datetime) -> str:
@@ -97,10 +157,17 @@ def _on_change(world: World, mailbox: Mailbox, event_id: str, change_type: str) 
         tombstone = next((t for t in reversed(mailbox.tombstones) if t.id == event_id), None)
         calendar_id, etag = (tombstone.calendar_id if tombstone else None), None
     resource = f"Users/{mailbox.id}/Events/{event_id}"
+    now = world.clock.now()
     for sub in subscriptions(world).values():
         if sub.mailbox_id != mailbox.id or change_type not in sub.change_types:
             continue
         if sub.calendar_id is not None and sub.calendar_id != calendar_id:
+            continue
+        if sub.horizon <= now:
+            continue  # paused until reauthorized: the change is lost, as at Graph
+        if faults.match(world, faults.NOTIFY, f"/me/events/{event_id}", mailbox) is not None:
+            if sub.lifecycle_url:
+                send_lifecycle(world, sub, "missed")
             continue
         resource_data = {"@odata.type": "#Microsoft.Graph.Event", "@odata.id": resource, "id": event_id}
         if etag:
@@ -288,6 +355,14 @@ class _Notifier:
             now = world.clock.now()
             window = timedelta(seconds=float(world.extra.get(RETRY_WINDOW, DEFAULT_RETRY_WINDOW)))
             retry = [p for p in batch if not delivered and now - p.first_queued < window]
+            given_up = [p for p in batch if not delivered and now - p.first_queued >= window]
+            if given_up and batch[0].kind == "notification":
+                # The subscription's owner learns it missed changes.
+                live = subscriptions(world)
+                for sub_id in dict.fromkeys(p.subscription_id for p in given_up):
+                    sub = live.get(sub_id)
+                    if sub is not None and sub.lifecycle_url:
+                        send_lifecycle(world, sub, "missed")
             log = world.extra.setdefault(_LOG, [])
             log.append({"at": graph_time(now), "url": url, "kind": batch[0].kind,
                         "subscriptionIds": sorted({p.subscription_id for p in batch}),
@@ -304,6 +379,37 @@ class _Notifier:
                     pending.due = time.monotonic() + min(60.0, 2.0 ** (pending.attempts - 1))
                     self._pending.append(pending)
                 self._cond.notify_all()
+
+
+class _LifecycleTicker:
+    """Runs the lifecycle checks on real time while a world has subscriptions
+    with a lifecycle URL (so a running sandbox sends them without anyone
+    looking); exits when there are none, like the delivery worker."""
+
+    _running: "weakref.WeakSet[World]" = weakref.WeakSet()
+    _lock = threading.Lock()
+
+    @classmethod
+    def ensure(cls, world: World) -> None:
+        with cls._lock:
+            if world in cls._running:
+                return
+            cls._running.add(world)
+        threading.Thread(target=cls._run, args=(weakref.ref(world),), name="sandbox-lifecycle",
+                         daemon=True).start()
+
+    @classmethod
+    def _run(cls, world_ref) -> None:
+        while True:
+            time.sleep(LIFECYCLE_TICK)
+            world = world_ref()
+            if world is None:
+                return
+            with world.lock, cls._lock:
+                if not any(s.lifecycle_url for s in subscriptions(world).values()):
+                    cls._running.discard(world)
+                    return
+            del world
 
 
 _notifiers: "weakref.WeakKeyDictionary[World, _Notifier]" = weakref.WeakKeyDictionary()

@@ -3,7 +3,8 @@
 Collections accept ``$select``, ``$filter``, ``$orderby``, ``$top``, ``$skip``,
 ``$count`` and ``$expand``; a page holds ``$top`` items (default 10, at most
 1000) and points to the next one with ``@odata.nextLink``, which repeats the
-original query with a larger ``$skip``.
+original query with a larger ``$skip``. ``Prefer: odata.maxpagesize=N`` also
+bounds a page (see :func:`page_size`) and is echoed in ``Preference-Applied``.
 
 ``$filter`` is parsed here by a tokenizer and a recursive-descent parser for
 the subset a calendar sync client uses: comparisons (``eq ne gt ge lt le``) on
@@ -25,6 +26,17 @@ from urllib.parse import quote, urlencode
 
 from .errors import GraphError
 
+# Outlook's collections (events, calendarView, instances): ten items a page
+# unless the client asks, $top from 1 to 1000. Sources: "the default page size
+# is 10 messages. You can use $top to customize the page size, within the
+# range of 1 and 1000" (Microsoft Q&A 1082098,
+# https://learn.microsoft.com/answers/questions/1082098); "by default event api
+# return first 10 events" (Microsoft Q&A https://learn.microsoft.com/en-us/answers/a/1488109);
+# "Different APIs might have different default and maximum page sizes"
+# (https://learn.microsoft.com/graph/paging). Graph documents no separate
+# maximum for odata.maxpagesize on Outlook collections; larger values are
+# capped at the $top maximum here (UNCONFIRMED, as is whether Graph caps or
+# ignores them).
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 # Characters left readable in next links, as Graph writes them ($skip=10, not %24skip;
@@ -458,9 +470,41 @@ class QueryOptions:
     count: bool = False
     expand: dict[str, str | None] = field(default_factory=dict)
 
-    @property
-    def page_size(self) -> int:
-        return self.top if self.top is not None else DEFAULT_PAGE_SIZE
+
+def max_page_size_preference(ctx) -> int | None:
+    """``Prefer: odata.maxpagesize`` when it is a positive integer (capped at
+    :data:`MAX_PAGE_SIZE`), else None: an unusable preference is ignored, as
+    RFC 7240 §2 lets a server do."""
+    wanted = (ctx.prefer.get("odata.maxpagesize") or "").strip() if ctx is not None else ""
+    if not wanted.isdigit() or int(wanted) == 0:
+        return None
+    return min(int(wanted), MAX_PAGE_SIZE)
+
+
+def page_size(ctx, top: int | None, default: int = DEFAULT_PAGE_SIZE) -> int:
+    """Items on one page: ``$top`` (Outlook's page size) bounded by
+    ``Prefer: odata.maxpagesize``, or the preference alone, or ``default``.
+
+    When the preference took part, ``ctx.applied_max_page_size`` records it so
+    the response says ``Preference-Applied: odata.maxpagesize=N``
+    (:func:`outlook_sandbox.eventdata.apply_preferences`).
+    """
+    preferred = max_page_size_preference(ctx)
+    if preferred is None:
+        return top if top is not None else default
+    ctx.applied_max_page_size = preferred
+    return min(top, preferred) if top is not None else preferred
+
+
+def parse_top(query: dict) -> int | None:
+    """``$top`` (also ``top``, any case) as a number; 400 when it is not one or exceeds the maximum."""
+    options = {"$" + k.lower().lstrip("$"): v for k, v in query.items() if k.lower().lstrip("$") == "top"}
+    top = _non_negative_int(options, "$top")
+    if top is not None and top > MAX_PAGE_SIZE:
+        # UNCONFIRMED wording; Outlook caps a page at 1000 items.
+        raise GraphError(400, "BadRequest", f"The limit of '{MAX_PAGE_SIZE}' for Top query has been exceeded. "
+                         f"The value from the incoming request is '{top}'.")
+    return top
 
 
 def _non_negative_int(query: dict, name: str) -> int | None:
@@ -495,13 +539,7 @@ def parse_query(query: dict, properties: set[str], entity: str = "microsoft.grap
         result.filter = parse_filter(options["$filter"], properties, entity)
     if "$orderby" in options:
         result.orderby = parse_orderby(options["$orderby"], properties, entity)
-    top = _non_negative_int(options, "$top")
-    if top is not None:
-        if top > MAX_PAGE_SIZE:
-            # UNCONFIRMED wording; Outlook caps a page at 1000 items.
-            raise GraphError(400, "BadRequest", f"The limit of '{MAX_PAGE_SIZE}' for Top query has been exceeded. "
-                             f"The value from the incoming request is '{top}'.")
-        result.top = top
+    result.top = parse_top(options)
     result.skip = _non_negative_int(options, "$skip") or 0
     if "$count" in options:
         if options["$count"].lower() not in ("true", "false"):
@@ -515,9 +553,12 @@ def parse_query(query: dict, properties: set[str], entity: str = "microsoft.grap
 def page(ctx, items: list, options: QueryOptions) -> tuple[list, str | None]:
     """The page of ``items`` the request asked for and the ``@odata.nextLink`` (or None).
 
-    The next link repeats the request's own query string with ``$skip`` moved on.
+    The next link repeats the request's own query string with ``$skip`` moved
+    on; a client that pages by ``odata.maxpagesize`` sends the header again
+    with it (SDK page iterators do), one that does not gets default-sized
+    pages from there, never a gap or a repeat.
     """
-    size = options.page_size
+    size = page_size(ctx, options.top)
     chunk = items[options.skip:options.skip + size]
     following = options.skip + size
     if size == 0 or following >= len(items):

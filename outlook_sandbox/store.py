@@ -26,6 +26,10 @@ from typing import Callable
 from . import ids
 
 UTC = timezone.utc
+# Microsoft's consumer tenant: personal Microsoft accounts all belong to it
+# (it is the tid of their tokens, id-token-claims-reference.md), whatever their
+# address's domain.
+CONSUMER_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 
 def new_graph_id(prefix: bytes = b"\x00\x00\x00\x00") -> str:
@@ -243,6 +247,8 @@ class World:
                     personal: bool = False, time_zone: str = "UTC", mailbox_id: str | None = None) -> Mailbox:
         address = address.strip()
         domain = address.rsplit("@", 1)[-1].lower()
+        if tenant_id is None and personal:
+            tenant_id = CONSUMER_TENANT_ID
         if tenant_id is None:
             tenant = next((t for t in self.tenants.values() if t.domain == domain), None) \
                 or self.add_tenant(domain)

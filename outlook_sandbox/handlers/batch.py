@@ -5,8 +5,18 @@ A batch carries up to 20 Graph requests ``{"id", "method", "url", "headers"?,
 batch itself is well formed and reports every item's own status, headers and
 body in ``responses``; a malformed batch as a whole is a 400.
 
+The batch's own bearer token is checked first, by Graph's front end: an
+expired, revoked or missing token answers the whole ``$batch`` 401
+``InvalidAuthenticationToken`` (with ``WWW-Authenticate``) and runs no item.
+Decided by Microsoft's JSON batching page ("The status code on a batch
+response is typically 200 or 4xx", concepts/json-batching.md in
+microsoftgraph/microsoft-graph-docs-contrib) and a public report where a bad
+token gave an Unauthorized batch response with no per-item responses
+(microsoftgraph/msgraph-sdk-dotnet issue 2660); no report shows per-item 401s
+for an expired token.
+
 Each item is a full Graph request: it is authenticated with the batch's bearer
-token, meets fault rules and the Outlook throttling limits on its own (so a
+token (an item that starts after the token expired mid-batch gets its own 401), meets fault rules and the Outlook throttling limits on its own (so a
 batch can come back with some items 429 and ``Retry-After`` in their headers)
 and is counted in the request statistics. Items without ``dependsOn`` run in
 parallel, at most four at a time as Outlook does within one batch; an item
@@ -209,3 +219,4 @@ def batch(ctx):
 
 
 batch.manages_lock = True
+batch.front_end = True  # not throttled itself: its items are

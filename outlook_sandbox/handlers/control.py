@@ -2,7 +2,7 @@
 demos and benchmarks use to set up and inspect the world. JSON in and out;
 errors in Graph's envelope. ``GET /_sandbox/`` lists every control route.
 
-Routes here: reset, seed, mailboxes (list, add, inspect stored events), app
+Routes here: reset, seed, mailboxes (list, add, delete, inspect stored events), app
 registrations, test tokens, fault rules, throttling limits, settings, the
 clock (time travel) and request statistics. Other modules append their own
 routes (token expiry, consent, delta eviction, sent mail, notifications,
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .. import faults, throttling
+from .. import faults, notifications, throttling
 from ..app import reply
 from ..errors import GraphError
 from ..routing import CONTROL, ROUTES, control_route
@@ -117,6 +117,21 @@ def add_mailbox(ctx):
             raise GraphError(409, "Conflict", f"A sandbox mailbox {address!r} already exists.")
         mailbox = ctx.world.add_mailbox(address, display_name, personal=personal, time_zone=time_zone)
         return reply(201, _mailbox_json(mailbox))
+
+
+@control_route("DELETE", "/mailboxes/{address}")
+def delete_mailbox(ctx, address):
+    """The mailbox goes away (deleted, or moved out of reach): its tokens stop
+    working and its subscriptions are removed with ``subscriptionRemoved``."""
+    with ctx.world.lock:
+        mailbox = _mailbox_or_404(ctx, address)
+        notifications.remove_subscriptions(ctx.world, mailbox.id)
+        for tokens in (ctx.world.access_tokens, ctx.world.refresh_tokens):
+            for token in tokens.values():
+                if token.mailbox_id == mailbox.id:
+                    token.revoked = True
+        del ctx.world.mailboxes[mailbox.id]
+    return reply(204)
 
 
 def _event_json(mailbox: Mailbox, event: StoredEvent) -> dict:
@@ -304,6 +319,7 @@ def advance_clock(ctx):
         raise _bad("Body must be {\"advance_seconds\": N} with N >= 0; the clock never goes back.")
     with ctx.world.lock:
         ctx.world.clock.advance(seconds)
+        notifications.subscriptions(ctx.world)  # lifecycle notifications now due go out
     return reply(200, _clock_json(ctx))
 
 
@@ -368,15 +384,20 @@ def expire_tokens(ctx):
                 raise GraphError(404, "ErrorInvalidUser", f"No sandbox mailbox {spec['mailbox']!r}.")
         stores = {"access": [ctx.world.access_tokens], "refresh": [ctx.world.refresh_tokens],
                   "all": [ctx.world.access_tokens, ctx.world.refresh_tokens]}[kind]
-        changed = 0
+        changed, revoked = 0, set()
         for tokens in stores:
             for token in tokens.values():
                 if mailbox is None or token.mailbox_id == mailbox.id:
                     if spec.get("revoke", False):
                         token.revoked = True
+                        revoked.add((token.mailbox_id, token.client_id))
                     else:
                         token.expires_at = min(token.expires_at, ctx.world.clock.now())
                     changed += 1
+        # Access revoked: Graph removes the app's subscriptions on the mailbox
+        # and says so (subscriptionRemoved, lifecycle events page).
+        for mailbox_id, client_id in revoked:
+            notifications.remove_subscriptions(ctx.world, mailbox_id, client_id)
         return reply(200, {"changed": changed})
 
 

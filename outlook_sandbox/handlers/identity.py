@@ -15,6 +15,15 @@ secret and the PKCE verifier) for an access token, a refresh token (with
 ``offline_access``) and an id_token (with ``openid``). Refresh tokens rotate:
 each refresh returns a new one and the old one stays valid, as at Microsoft.
 
+ID tokens are signed RS256 with the sandbox process's key
+(:mod:`outlook_sandbox.signing`), published at the discovery document's
+``jwks_uri``, and carry the claims of Microsoft's v2.0 ID tokens, so an
+OpenID Connect library verifies them. Known differences: ``iss`` and the
+endpoints name the sandbox's host instead of ``login.microsoftonline.com``
+(a client checks ``iss`` against the discovery document it fetched from the
+sandbox); access tokens are opaque strings, not JWTs (Graph's are not meant
+to be read by clients either); the key never rolls over.
+
 Facts and sources: /work/shared/reference/graph-and-msal.md §9 and §10.
 """
 from __future__ import annotations
@@ -38,9 +47,11 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 from ..app import reply
 from ..errors import IdentityError
 from ..routing import identity_route
-from ..store import AppRegistration, Mailbox, RefreshToken, Tenant, World, pkce_s256
+from ..signing import b64url, signing_key
+from ..store import CONSUMER_TENANT_ID, AppRegistration, Mailbox, RefreshToken, Tenant, World, pkce_s256
 
-MSA_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # Microsoft's consumer tenant
+MSA_TENANT_ID = CONSUMER_TENANT_ID
+ID_TOKEN_LIFETIME = 3600  # Microsoft's ID tokens are valid for one hour (id-token-claims-reference.md)
 GRAPH_RESOURCE_PREFIXES = ("https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000/")
 OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
 CODE_LIFETIME = timedelta(minutes=10)
@@ -342,10 +353,11 @@ def openid_configuration(ctx, tenant):
 @identity_route("GET", "/{tenant}/discovery/v2.0/keys")
 @locked
 def signing_keys(ctx, tenant):
-    # id_tokens are not signed (MSAL does not check signatures, reference §10.4),
-    # so no key is published: a client that validates signatures fails loudly.
-    resolve_realm(ctx.world, tenant)
-    return reply(200, {"keys": []}, DISCOVERY_HEADERS, JSON_TYPE)
+    """The keys ID tokens are signed with; each names the issuer it signs for,
+    with ``{tenantid}`` on multi-tenant endpoints, as Microsoft's keys do."""
+    realm = resolve_realm(ctx.world, tenant)
+    issuer = f"{public_host(ctx)}/{realm.issuer_tenant}/v2.0"
+    return reply(200, {"keys": [signing_key().jwk(issuer)]}, DISCOVERY_HEADERS, JSON_TYPE)
 
 
 @identity_route("GET", "/common/discovery/instance")
@@ -689,33 +701,30 @@ def token_response(ctx, realm: Realm, app: AppRegistration, mailbox: Mailbox, re
     return body
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def id_token(ctx, app: AppRegistration, mailbox: Mailbox, nonce: str | None) -> str:
-    """A v2.0 id_token. Not signed: the sandbox publishes no keys (see signing_keys)."""
+    """A v2.0 id_token signed RS256 (claims as in Microsoft's ID token claims
+    reference, https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference):
+    ``iss`` names the account's home tenant, the consumer tenant for personal
+    accounts."""
     now = int(ctx.now.timestamp())
     tid = home_tenant_id(mailbox)
     claims = {
         "aud": app.client_id,
         "iss": f"{public_host(ctx)}/{tid}/v2.0",
-        "iat": now, "nbf": now, "exp": now + 3600,
+        "iat": now, "nbf": now, "exp": now + ID_TOKEN_LIFETIME,
         "name": mailbox.display_name,
         "oid": mailbox.id,
         "preferred_username": mailbox.address,
         "email": mailbox.address,
         # Pairwise subject (discovery says so): stable per user and app.
-        "sub": _b64url(hashlib.sha256(f"{mailbox.id}:{app.client_id}".encode()).digest()),
+        "sub": b64url(hashlib.sha256(f"{mailbox.id}:{app.client_id}".encode()).digest()),
         "tid": tid,
-        "uti": _b64url(secrets.token_bytes(16)),
+        "uti": b64url(secrets.token_bytes(16)),
         "ver": "2.0",
     }
     if nonce is not None:
         claims["nonce"] = nonce  # exactly as received at /authorize (MSAL sends a hash already)
-    header = {"typ": "JWT", "alg": "RS256", "kid": "outlook-sandbox-unsigned"}
-    return ".".join((_b64url(json.dumps(header).encode()), _b64url(json.dumps(claims).encode()),
-                     _b64url(b"outlook-sandbox-unsigned")))
+    return signing_key().sign(claims)
 
 
 def check_requested_scopes(world: World, app: AppRegistration, mailbox: Mailbox, requested: list[str]) -> None:

@@ -1,7 +1,9 @@
 """Meeting actions: ``accept``, ``tentativelyAccept``, ``decline`` (attendees)
 and ``cancel`` (organizer), each ``POST /me/events/{id}/<action>`` -> 202 with
 an empty body (reference §2.5, §2.6). The meeting logic is in
-:mod:`outlook_sandbox.meetings`."""
+:mod:`outlook_sandbox.meetings`. Known difference: a response to a single
+occurrence of a series is refused (Graph accepts it and makes an exception).
+"""
 from __future__ import annotations
 
 from .. import meetings, recurrence

@@ -1,7 +1,9 @@
 """``/subscriptions``: change-notification subscriptions on a mailbox's events
 (reference §5), plus control routes to inspect deliveries and to fire
-lifecycle notifications. Storage, matching and delivery are in
-:mod:`outlook_sandbox.notifications`.
+lifecycle notifications. Storage, matching, delivery and the lifecycle
+notifications that happen on their own are in
+:mod:`outlook_sandbox.notifications`. Creating a subscription counts against
+the (app, mailbox) throttling limits and fault rules like any Graph request.
 
 Creating a subscription runs Graph's validation handshake against the
 client's URLs. That is network I/O, so the create handler manages the world
@@ -186,6 +188,7 @@ def create_subscription(ctx):
                            notification_url=notification_url, lifecycle_url=lifecycle_url,
                            client_state=client_state, expires_at=expires_at, client_id=ctx.client_id,
                            mailbox_id=ctx.mailbox.id, calendar_id=calendar_id)
+        sub.authorize(ctx.access_token.expires_at)
         notifications.add_subscription(ctx.world, sub)
         return reply(201, {"@odata.context": f"{ctx.base_url}/$metadata#subscriptions/$entity",
                            **subscription_json(ctx, sub)})
@@ -223,15 +226,17 @@ def renew_subscription(ctx, subscription_id):
         raise GraphError(400, "InvalidRequest",
                          f"The sandbox can only renew subscriptions (expirationDateTime); got {', '.join(unsupported)}.")
     sub.expires_at = _expiration(ctx, data.get("expirationDateTime"), "Update")
+    sub.authorize(ctx.access_token.expires_at)  # renewing also reauthorizes (lifecycle events page)
     return reply(200, {"@odata.context": f"{ctx.base_url}/$metadata#subscriptions/$entity",
                        **subscription_json(ctx, sub)})
 
 
 @graph_route("POST", "/subscriptions/{subscription_id}/reauthorize")
 def reauthorize_subscription(ctx, subscription_id):
-    """Answer to ``reauthorizationRequired``: nothing to do in the sandbox but confirm."""
+    """Answer to ``reauthorizationRequired``: the subscription is authorized
+    until the caller's token expires; its expiry does not move."""
     _subscription_scope(ctx)
-    _own_subscription(ctx, subscription_id)
+    _own_subscription(ctx, subscription_id).authorize(ctx.access_token.expires_at)
     return reply(204)
 
 

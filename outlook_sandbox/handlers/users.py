@@ -1,4 +1,10 @@
-"""``/me`` and the mailbox's calendars."""
+"""``/me`` and the mailbox's calendars (list, get, create), and
+``translateExchangeIds``.
+
+Known differences from Graph: calendars cannot be renamed or deleted
+(no PATCH/DELETE), there are no ``calendarGroups`` or group calendars, and a
+delegated token reaches its own mailbox only (no shared calendars).
+"""
 from __future__ import annotations
 
 from .. import ids

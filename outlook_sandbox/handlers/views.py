@@ -3,7 +3,8 @@ calendarView delta (reference §2.2, §2.4, §3).
 
 A *calendarView* lists what a calendar shows between ``startDateTime`` and
 ``endDateTime``: single instances, occurrences and exceptions (never series
-masters), by start time, ten to a page. ``/events/{id}/instances`` is the same
+masters), by start time, ten to a page unless ``$top`` or ``Prefer:
+odata.maxpagesize`` asks otherwise. ``/events/{id}/instances`` is the same
 for one series. *calendarView delta* walks the same window in rounds (tokens
 in :mod:`outlook_sandbox.delta`): the first round returns everything, each
 later round what changed since the round its deltaLink came from. As observed
@@ -30,8 +31,11 @@ from .users import calendar_scope, get_calendar
 
 UTC = timezone.utc
 MAX_WINDOW_DAYS = 1825
-# Graph's default and largest delta page sizes are undocumented (reference
-# §3.2, UNCONFIRMED); ten matches its other collections.
+# Graph documents neither a default nor a largest page size for calendarView
+# delta (event-delta.md and delta-query-events.md show only
+# "Prefer: odata.maxpagesize=2"; microsoft-graph-docs issue 7352 asks and
+# reports the preference is not strictly honoured): ten, as Outlook's other
+# collections, and at most odata.MAX_PAGE_SIZE (UNCONFIRMED).
 DELTA_PAGE_SIZE = 10
 EVENT_TYPE = "#microsoft.graph.event"
 # OData options calendarView delta does not support (event-delta.md).
@@ -277,25 +281,27 @@ def _round(ctx, calendar_id: str, window_start: datetime, window_end: datetime,
     return items, current
 
 
-def _requested_page_size(ctx) -> int:
-    """``Prefer: odata.maxpagesize`` when it is a positive integer, else 0."""
-    wanted = (ctx.prefer.get("odata.maxpagesize") or "").strip()
-    return int(wanted) if wanted.isdigit() else 0
-
-
 def _delta_page(ctx, calendar_id: str, window_start: datetime, window_end: datetime, seq: int,
-                seen: frozenset[str], items: list[dict], offset: int = 0, round_page_size: int = 0):
+                seen: frozenset[str], items: list[dict], offset: int = 0, round_page_size: int = 0,
+                top: int | None = None):
     """Answer the page of a round's ``items`` at ``offset`` and register the
     token that follows it.
 
-    A nextLink followed without the Prefer header keeps the page size the
-    round began with, as the SDKs' page iterators expect (UNCONFIRMED whether
-    Graph keeps it or falls back to its default).
+    A page holds ``$top`` items (from the request that began the sync: Graph
+    encodes query parameters in its tokens, delta-query-events.md) bounded by
+    ``Prefer: odata.maxpagesize``, ten when neither is given. A nextLink
+    followed without the Prefer header keeps the page size the round began
+    with, as the SDKs' page iterators expect (UNCONFIRMED whether Graph keeps
+    it or falls back to its default).
     """
-    requested = _requested_page_size(ctx) or round_page_size
-    size = requested or DELTA_PAGE_SIZE
+    preferred = odata.max_page_size_preference(ctx) or round_page_size or None
+    if preferred is not None and top is not None:
+        size = min(preferred, top)
+    else:
+        size = preferred or top or DELTA_PAGE_SIZE
+    size = max(size, 1)  # $top=0 must not chain empty pages forever
     state = delta.SyncState(ctx.mailbox.id, calendar_id, window_start, window_end, 0, seq, seen,
-                            page_size=requested)
+                            page_size=preferred or 0, top=top)
     path = ctx.raw_path.split("?", 1)[0]
     if path.lower().startswith("/v1.0"):
         path = path[len("/v1.0"):]
@@ -305,13 +311,14 @@ def _delta_page(ctx, calendar_id: str, window_start: datetime, window_end: datet
         token = delta.issue(ctx.world, ctx.mailbox, state, skip=True)
         body["@odata.nextLink"] = f"{ctx.base_url}{path}?$skiptoken={token}"
     else:
+        # The next round keeps $top, not the Prefer header (a header is the client's to resend).
+        state.page_size = 0
         token = delta.issue(ctx.world, ctx.mailbox, state, skip=False)
         body["@odata.deltaLink"] = f"{ctx.base_url}{path}?$deltatoken={token}"
     body["value"] = items[offset:offset + size]
+    ctx.applied_max_page_size = preferred
     apply_preferences(ctx)
     applied = [p for p in [ctx.response_headers.get("Preference-Applied")] if p]
-    if requested:
-        applied.append(f"odata.maxpagesize={size}")
     applied.append("odata.track-changes")
     return reply(200, body, {"Preference-Applied": ", ".join(applied)})
 
@@ -330,18 +337,19 @@ def _delta(ctx, calendar_id: str | None):
         if state.calendar_id != calendar.id:
             raise delta.invalid_token(skip_token, "$skipToken")
         return _delta_page(ctx, calendar.id, state.window_start, state.window_end, state.seq, state.seen,
-                           state.round_items, state.offset, state.page_size)
+                           state.round_items, state.offset, state.page_size, state.top)
     if delta_token is not None:
         since = delta.resolve(ctx.world, ctx.mailbox, delta_token, skip=False)
         if since.calendar_id != calendar.id:
             raise delta.invalid_token(delta_token, "$deltaToken")
-        window_start, window_end = since.window_start, since.window_end
+        window_start, window_end, top = since.window_start, since.window_end, since.top
     else:
         since = None
         window_start, window_end = parse_window(ctx)  # the 1825-day cap is assumed for delta too
+        top = odata.parse_top(ctx.query)
     seq = ctx.mailbox.seq
     items, seen = _round(ctx, calendar.id, window_start, window_end, since)
-    return _delta_page(ctx, calendar.id, window_start, window_end, seq, seen, items)
+    return _delta_page(ctx, calendar.id, window_start, window_end, seq, seen, items, top=top)
 
 
 # Kiota-generated SDKs (msgraph-sdk) call the function as "delta()".

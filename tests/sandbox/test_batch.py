@@ -127,15 +127,26 @@ def test_each_item_is_authorized_on_its_own(graph_as):
     assert responses["cal"]["body"]["error"]["code"] == "ErrorAccessDenied"
 
 
-def test_expired_token_fails_the_batch_itself(sandbox, graph_as):
+@pytest.mark.parametrize("revoke", [False, True])
+def test_expired_or_revoked_token_fails_the_batch_itself(sandbox, graph_as, control, revoke):
     # Graph's front end validates the bearer token of the $batch request before
-    # looking at its items (clients see the whole batch come back 401).
+    # looking at its items: the whole batch comes back 401, no item runs
+    # (json-batching.md; msgraph-sdk-dotnet issue 2660; see handlers/batch.py).
     session = graph_as("alice@contoso.com", lifetime=5)
-    sandbox.world.clock.advance(10)
-    response = session.post("/$batch", json={"requests": [{"id": "1", "method": "GET", "url": "/me"}]})
-    assert response.status_code == 401
+    if revoke:
+        control.post("/tokens/expire", json={"mailbox": "alice@contoso.com", "revoke": True})
+    else:
+        sandbox.world.clock.advance(10)
+    response = session.post("/$batch", json={"requests": [
+        {"id": "1", "method": "GET", "url": "/me"},
+        {"id": "2", "method": "POST", "url": "/me/events", "headers": JSON,
+         "body": {"subject": "never", "start": {"dateTime": "2026-12-01T09:00:00", "timeZone": "UTC"},
+                  "end": {"dateTime": "2026-12-01T09:30:00", "timeZone": "UTC"}}}]})
+    assert response.status_code == 401 and "responses" not in response.json()
     assert response.json()["error"]["code"] == "InvalidAuthenticationToken"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert sandbox.world.stats[("GET /me", "alice@contoso.com")] == 0
+    assert sandbox.world.mailbox_by_address("alice@contoso.com").events == {}
 
 
 def test_item_headers_cannot_swap_the_token(alice, bob):

@@ -154,7 +154,8 @@ def test_discovery_of_unknown_tenant_is_a_json_error(login, tenant, error, code)
 
 
 def test_keys_and_instance_discovery(login, sandbox):
-    assert login.get("/common/discovery/v2.0/keys").json() == {"keys": []}
+    keys = login.get("/common/discovery/v2.0/keys").json()["keys"]
+    assert [(k["kty"], k["use"], k["issuer"]) for k in keys] == [("RSA", "sig", f"{sandbox.login_url}/{{tenantid}}/v2.0")]
     authorize = f"{sandbox.login_url}/{CONTOSO_ID}/oauth2/v2.0/authorize"
     found = login.get("/common/discovery/instance", params={"authorization_endpoint": authorize,
                                                             "api-version": "1.1"}).json()
