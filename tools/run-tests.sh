@@ -22,7 +22,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 echo "== installing test requirements and this repository (editable)"
-"$PY" -m pip install --quiet --disable-pip-version-check -r requirements-test.txt -e . \
+"$PY" -m pip install --quiet --disable-pip-version-check -r requirements-test.txt -e '.[sandbox]' \
     || { echo "pip install failed: see above" >&2; exit 2; }
 
 declare -a summary=()

@@ -5,7 +5,7 @@ microsoft_calendar_sync and its demo data + the Outlook sandbox.
     python3 tools/run_demo.py            then open http://localhost:8069
 
 Needs Odoo 19 importable by this Python (or ``odoo-bin``/``odoo`` on PATH)
-and this repository's packages installed (``pip install -e .``). What it does:
+and this repository's packages installed (``pip install -e '.[sandbox]'``). What it does:
 
 1. a PostgreSQL server: a throwaway cluster in a temporary directory (the
    same code as the Odoo test tier, tools/run_odoo_tests.py: unix socket
@@ -230,13 +230,13 @@ def main(argv=None):
     missing = rot.missing_python_dependencies(rot.read_manifest(REPO_ROOT / MODULE))
     if missing:
         say(f"{MODULE} needs Python distributions that are not installed: {', '.join(missing)}; "
-            f"install them first: {Path(sys.executable).name} -m pip install -e {REPO_ROOT}")
+            f"install them first: {Path(sys.executable).name} -m pip install -e '{REPO_ROOT}[sandbox]'")
         return EXIT_USAGE
     try:
         from outlook_sandbox import SandboxServer
         from outlook_sandbox.seed import load_seed_data, load_seed_file
     except ImportError as exc:
-        say(f"cannot import the Outlook sandbox ({exc}): pip install -e {REPO_ROOT}")
+        say(f"cannot import the Outlook sandbox ({exc}): pip install -e '{REPO_ROOT}[sandbox]'")
         return EXIT_USAGE
     for port, option in ((args.port, "--port"), (args.sandbox_port, "--sandbox-port")):
         if not port_free(port):

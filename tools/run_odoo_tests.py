@@ -448,7 +448,7 @@ def main(argv=None):
     missing = missing_python_dependencies(read_manifest(module_dir))
     if missing:
         say(f"{args.module} needs Python distributions that are not installed: {', '.join(missing)}")
-        say(f"install them first, e.g. `{Path(sys.executable).name} -m pip install -e {REPO_ROOT}`")
+        say(f"install them first, e.g. `{Path(sys.executable).name} -m pip install -e '{REPO_ROOT}[sandbox]'`")
         print("odoo: 0 passed, 0 failed", flush=True)
         return EXIT_FAIL
 
