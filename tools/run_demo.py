@@ -194,15 +194,15 @@ def banner(args, odoo_url, sandbox, log, data_dir):
         "        (exactly this address: Microsoft sign-in comes back to it, and the",
         "        session cookie of 127.0.0.1 is not the one of localhost)",
         "",
-        "  Log in as (DEMO-ONLY passwords)   then pick this mailbox on the sandbox page",
+        "  Log in as (DEMO-ONLY passwords)   whose Outlook mailbox is",
     ]
     for login, password, mailbox, name in DEMO_USERS:
         lines.append(f"    {login:<{width}}/ {password:<{width}}        {mailbox}   ({name})")
     lines += [
         "",
-        "  Then: Calendar app > the Outlook button > Connect > the Outlook sandbox's",
-        "  \"Pick an account\" page > choose the mailbox > Accept. Back in Odoo the",
-        "  button shows the connection.",
+        "  Then: Calendar app > the Outlook button > the Outlook sandbox's sign-in",
+        "  page (it offers the user's mailbox) > Accept. Back in Odoo the button",
+        "  shows the connection.",
         f"  The browser warns once about {sandbox.base_url}: its certificate comes from",
         f"  the sandbox's private CA ({sandbox.ca_path}). Accept it, or trust that CA.",
         "",
