@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import test_install
 from . import test_settings
+from . import test_settings_secret
 from . import test_security
 from . import test_explain
 from . import test_connect
