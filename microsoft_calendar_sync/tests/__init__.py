@@ -14,3 +14,4 @@ from . import test_sync_inbound
 from . import test_sync_conflicts
 from . import test_sync_status
 from . import test_sync_benchmark
+from . import test_cron_fairness
