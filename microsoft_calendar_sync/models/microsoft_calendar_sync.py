@@ -258,6 +258,7 @@ class MicrosoftCalendarAccount(models.Model):
             "days_forward": number("sync_days_forward"),
             "policy": ConflictPolicy(policy),
             "hard_delete": get(PARAM % "hard_delete") == "True",
+            "allow_remote_images": self.env["microsoft.calendar.config"]._mcs_settings().allow_remote_images,
         }
 
     def _mcs_sync(self, pull=True, budget=RUN_BUDGET):
@@ -454,7 +455,7 @@ class MicrosoftCalendarAccount(models.Model):
                     outlook_deleted.append(meta.id)
                 continue
             try:
-                event, warnings = event_from_graph(raw)
+                event, warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
             except (MappingError, ValueError) as error:
                 _logger.warning("Outlook event %s of account %s cannot be read, skipped: %s (request-id %s)",
                                 meta.id, self.id, error, getattr(client, "last_request_id", None) or "?")
@@ -652,7 +653,7 @@ class MicrosoftCalendarAccount(models.Model):
                     outlook_deleted.append(decision.graph_id)
                     continue
                 meta = graph_meta(raw)
-                event, _warnings = event_from_graph(raw)
+                event, _warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
                 previous = reconciler.store.get(decision.key)
                 if "singleValueExtendedProperties" not in raw and previous and previous.base:
                     event = event.replace(odoo_ref=previous.base.odoo_ref)

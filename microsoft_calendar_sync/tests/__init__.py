@@ -15,3 +15,4 @@ from . import test_sync_conflicts
 from . import test_sync_status
 from . import test_sync_benchmark
 from . import test_cron_fairness
+from . import test_sync_remote_images
