@@ -6,6 +6,19 @@ is sanitized with nh3 (formatting, links, tables and a safe subset of inline
 styles survive; scripts, event handlers, ``javascript:`` links and comments do
 not).
 
+Images: an image in an inbound body is loaded by the browser of every Odoo
+user who opens the event, so a remote one (a tracking pixel) tells its sender
+who read the event, when, and from which address. By default inbound bodies
+keep no image at all: a relative ``src`` would make the reader's browser send
+a GET, with the reader's Odoo session, to Odoo itself. With
+``allow_remote_images`` only absolute ``http(s)`` images are kept. Inline
+images (``cid:``, attachments of the Outlook event, which the sync does not
+fetch, so they could not show) and ``data:`` images (an inline payload, SVG
+included) are dropped in both modes. No image is replaced by a placeholder:
+the text, which is what the two sides compare, stays exactly the sender's.
+Styles may name a few text properties only (none of which loads anything);
+a style that contains ``url(`` or a CSS escape is dropped all the same.
+
 When we write an event to Outlook we append a back-link to the Odoo record,
 wrapped in a marker block (HTML comments around a ``div`` whose class names
 it). Reading strips every such block before anything else happens, so the
@@ -38,19 +51,45 @@ _STYLE_PROPERTIES = frozenset({
     "color", "background-color", "font-weight", "font-style", "font-size",
     "font-family", "text-decoration", "text-align",
 })
-_SANITIZER = nh3.Cleaner(
-    attributes={
-        **{tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
-        "*": set(nh3.ALLOWED_ATTRIBUTES.get("*", ())) | {"style"},
-    },
-    filter_style_properties=set(_STYLE_PROPERTIES),
-    link_rel=None,  # adding rel= would make every inbound body differ from what Odoo wrote
-)
+_CSS_FETCH = re.compile(r"url\s*\(|\\", re.IGNORECASE)
+_REMOTE_IMAGE_PREFIXES = ("http://", "https://")
 
 
-def sanitize_html(content: str) -> str:
-    """Clean untrusted HTML from Outlook; idempotent."""
-    return _SANITIZER.clean(content) if content else ""
+def _safe_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "style" and _CSS_FETCH.search(value):
+        return None
+    if tag == "img" and attribute == "src" and not value.strip().lower().startswith(_REMOTE_IMAGE_PREFIXES):
+        return None  # relative (Odoo itself), protocol-relative or odd: no request
+    return value
+
+
+def _cleaner(tags: set[str]) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=tags,
+        attributes={
+            **{tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()},
+            "*": set(nh3.ALLOWED_ATTRIBUTES.get("*", ())) | {"style"},
+        },
+        attribute_filter=_safe_attribute,
+        filter_style_properties=set(_STYLE_PROPERTIES),
+        link_rel=None,  # adding rel= would make every inbound body differ from what Odoo wrote
+    )
+
+
+_SANITIZER = _cleaner(set(nh3.ALLOWED_TAGS) - {"img"})
+_SANITIZER_WITH_REMOTE_IMAGES = _cleaner(set(nh3.ALLOWED_TAGS))
+
+
+def sanitize_html(content: str, *, allow_remote_images: bool = False) -> str:
+    """Clean untrusted HTML from Outlook; idempotent.
+
+    Without ``allow_remote_images`` every image is removed; with it, images
+    whose ``src`` is an absolute http(s) URL are kept (see the module's
+    docstring).
+    """
+    if not content:
+        return ""
+    return (_SANITIZER_WITH_REMOTE_IMAGES if allow_remote_images else _SANITIZER).clean(content)
 
 
 def text_to_html(text: str) -> str:

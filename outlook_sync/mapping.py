@@ -121,11 +121,15 @@ def graph_meta(payload: dict[str, Any]) -> GraphMeta:
 
 # --------------------------------------------------------------------------- Graph -> Event
 
-def event_from_graph(payload: Any, *, default_time_zone: str = FALLBACK_TIME_ZONE) -> tuple[Event, list[str]]:
+def event_from_graph(payload: Any, *, default_time_zone: str = FALLBACK_TIME_ZONE,
+                     allow_remote_images: bool = False) -> tuple[Event, list[str]]:
     """Map a Graph event payload to an :class:`Event`.
 
     ``default_time_zone`` (normally the mailbox's zone) is used when the event's
-    own zone is missing, custom or unknown. Returns ``(event, warnings)``.
+    own zone is missing, custom or unknown. ``allow_remote_images`` keeps the
+    body's remote (http/https) images, which load in the reader's browser;
+    by default the body keeps no image (:func:`~outlook_sync.body.sanitize_html`).
+    Returns ``(event, warnings)``.
 
     :raises MappingError: if the payload cannot be an event at all.
     """
@@ -173,7 +177,8 @@ def event_from_graph(payload: Any, *, default_time_zone: str = FALLBACK_TIME_ZON
                 cancelled=_cancelled_dates(payload.get("cancelledOccurrences"), warnings),
             )
 
-    body_html, odoo_url, record_url, record_name = _body_from_graph(payload.get("body"), warnings)
+    body_html, odoo_url, record_url, record_name = _body_from_graph(payload.get("body"), warnings,
+                                                                   allow_remote_images)
     properties = _extended_properties(payload.get("singleValueExtendedProperties"))
     event = Event(
         subject=_text(payload.get("subject")),
@@ -245,7 +250,7 @@ def _all_day_dates(start: datetime, end: datetime, time_zone: str, warnings: lis
     return start_day, end_day
 
 
-def _body_from_graph(body: Any, warnings: list[str]) -> tuple[str, str, str, str]:
+def _body_from_graph(body: Any, warnings: list[str], allow_remote_images: bool) -> tuple[str, str, str, str]:
     if not isinstance(body, dict):
         if body is not None:
             warnings.append(f"body {body!r} is not an itemBody; ignored")
@@ -259,7 +264,7 @@ def _body_from_graph(body: Any, warnings: list[str]) -> tuple[str, str, str, str
     user_html, odoo_url, record_url, record_name = split_backlinks(content)
     # Exchange wraps bodies in <html><body> with line breaks; the sanitizer drops
     # the wrapper but keeps the whitespace around it, which is not the user's text.
-    return sanitize_html(user_html).strip(), odoo_url, record_url, record_name
+    return sanitize_html(user_html, allow_remote_images=allow_remote_images).strip(), odoo_url, record_url, record_name
 
 
 def _extended_properties(value: Any) -> dict[str, str]:

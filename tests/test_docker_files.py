@@ -65,6 +65,7 @@ def params_read_by_addon():
     assert 'PARAM = "microsoft_calendar_sync.%s"' in config
     read = set(re.findall(r'PARAM\s*%\s*"(\w+)"', config))
     form = set(re.findall(r'config_parameter="microsoft_calendar_sync\.(\w+)"', settings))
+    form |= set(re.findall(r'PARAM\s*%\s*"(\w+)"', settings))  # written by set_values (the client secret)
     assert read and form
     return read, form
 

@@ -66,8 +66,15 @@ class MicrosoftCalendarAccount(models.Model):
     token_cache = fields.Text(
         "Token cache", compute="_compute_credential", inverse="_inverse_credential", groups="base.group_system",
         help="MSAL's serialized token cache (access and refresh tokens). Secret.")
-    state = fields.Selection(STATES, default="not_connected", required=True, readonly=True, index=True,
-                             tracking=True)
+    # Not tracked: a sync run goes connected -> syncing -> connected, and a
+    # tracked state logged two chatter messages per run (240 in 30 s under
+    # the pull cron). The chatter tracks connection_state instead.
+    state = fields.Selection(STATES, default="not_connected", required=True, readonly=True, index=True)
+    connection_state = fields.Selection(
+        [option for option in STATES if option[0] != "syncing"], "Connection", default="not_connected",
+        required=True, readonly=True, tracking=True,
+        help="The account's state without the transient \"Synchronizing\": what the chatter's history records "
+        "(connected, needs re-authentication, paused, error...).")
     connected_on = fields.Datetime(readonly=True, copy=False)
     last_sync = fields.Datetime("Last synchronization", readonly=True, copy=False)
     last_check = fields.Datetime(
@@ -102,6 +109,20 @@ class MicrosoftCalendarAccount(models.Model):
             self.env["microsoft.calendar.credential"]._mcs_save(
                 account.user_id, account.connection_key, account.token_cache or False,
                 account.home_account_id or False)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        return super().create([self._mcs_with_connection_state(vals) for vals in vals_list])
+
+    def write(self, vals):
+        return super().write(self._mcs_with_connection_state(vals))
+
+    @api.model
+    def _mcs_with_connection_state(self, vals):
+        """``vals`` with connection_state following state, except into the transient "syncing"."""
+        if vals.get("state") and vals["state"] != "syncing" and "connection_state" not in vals:
+            return {**vals, "connection_state": vals["state"]}
+        return vals
 
     # ------------------------------------------------------------------------
     # ACCESS

@@ -7,7 +7,7 @@ place, with sudo, and never leaves the server.
 """
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from outlook_sync.auth import MICROSOFT_LOGIN_URL, MicrosoftSignIn
@@ -58,7 +58,7 @@ def _origin(url):
 class Settings:
     enabled: bool
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)  # out of the repr, so out of log lines and error reports
     tenant: str
     use_sandbox: bool
     login_url: str
@@ -66,6 +66,7 @@ class Settings:
     ca_file: str
     allow_other_mailbox: bool
     redirect_uri: str
+    allow_remote_images: bool = False
 
     @property
     def configured(self):
@@ -105,4 +106,5 @@ class MicrosoftCalendarConfig(models.AbstractModel):
             ca_file=(get(PARAM % "ca_file") or "").strip(),
             allow_other_mailbox=get(PARAM % "allow_other_mailbox") == "True",
             redirect_uri=base_url + CALLBACK_PATH,
+            allow_remote_images=get(PARAM % "allow_remote_images") == "True",
         )

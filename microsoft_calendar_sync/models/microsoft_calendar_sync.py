@@ -20,6 +20,7 @@ budget (the core's ``Deadline``); what is left is done by the next run.
 """
 
 import logging
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -103,6 +104,10 @@ class MicrosoftCalendarAccount(models.Model):
     sync_error_count = fields.Integer("Errors", compute="_compute_sync_counts")
     sync_skipped_count = fields.Integer("Skipped", compute="_compute_sync_counts")
     last_run_summary = fields.Char("Last run", readonly=True, copy=False)
+    # The crons' round-robin (see _mcs_run_accounts).
+    last_run_start = fields.Datetime("Last cron run started", readonly=True, copy=False)
+    pull_pass = fields.Integer(readonly=True, copy=False, help="The pull cron's pass that last ran this account.")
+    push_pass = fields.Integer(readonly=True, copy=False, help="The push cron's pass that last ran this account.")
 
     @api.depends("binding_ids.state")
     def _compute_sync_counts(self):
@@ -163,27 +168,61 @@ class MicrosoftCalendarAccount(models.Model):
         rows = self.env["microsoft.calendar.binding"].sudo()._read_group(
             [("state", "=", "pending"), "|", ("next_retry", "=", False), ("next_retry", "<=", now),
              ("account_id.state", "in", RUNNABLE_STATES)], ["account_id"])
-        accounts = self.browse([account.id for account, in rows])
-        self._mcs_run_accounts(accounts, pull=False)
+        accounts = self.sudo().browse([account.id for account, in rows])
+        return self._mcs_run_accounts(accounts, pull=False)
 
     @api.model
     def _mcs_cron_pull(self):
         """Push then pull every connected account (the polling interval)."""
         accounts = self.sudo().search([("state", "in", RUNNABLE_STATES)])
-        self._mcs_run_accounts(accounts, pull=True)
+        return self._mcs_run_accounts(accounts, pull=True)
 
     @api.model
     def _mcs_run_accounts(self, accounts, pull):
-        for done, account in enumerate(accounts, start=1):
-            account._mcs_sync(pull=pull)
-            # One account per step: its work is committed and the cron's
-            # remaining count follows the accounts left; when the cron's own
-            # time is nearly used up, the rest waits for the next run (the
-            # remaining count makes Odoo run the cron again soon).
-            if self._mcs_commit_allowed():
-                time_left = self.env["ir.cron"]._commit_progress(1, remaining=len(accounts) - done)
-                if time_left < RUN_BUDGET:
-                    break
+        """Run ``accounts`` in passes: each account at most once per pass; returns how many wait for this pass.
+
+        A cron call runs accounts until the cron's time is nearly used up,
+        then reports the rest as remaining: Odoo calls again (or reschedules
+        the cron as soon as possible) and that call goes on with the accounts
+        this pass has not run yet, least recently run first. A pass ends when
+        each of its accounts ran once; the next starts at the cron's next
+        interval or trigger. (Calling again from the first account, as
+        before, gave one mailbox every run and the others none.)
+
+        Each account records the number of the pass that last ran it
+        (``pull_pass`` or ``push_pass``). With ``top`` the highest of these,
+        a pass is under way while some account is still at ``top - 1``; it
+        goes on with every account below ``top`` (accounts that joined, came
+        back from a pause or were skipped join it). Otherwise pass ``top + 1``
+        starts, with every account.
+        """
+        field = "pull_pass" if pull else "push_pass"
+        numbers = accounts.mapped(field)
+        top = max(numbers, default=0)
+        if top - 1 in numbers:
+            todo, number = accounts.filtered(lambda account: account[field] < top), top
+        else:
+            todo, number = accounts, top + 1
+        todo = todo.sorted(lambda account: (account.last_run_start or datetime.min, account.id))
+        for index, account in enumerate(todo):
+            left = len(todo) - index - 1
+            # Held by another worker (SKIP LOCKED): that worker runs it; this
+            # call neither runs it nor waits on the row to write its pass.
+            if account._mcs_lock():
+                account.write({field: number, "last_run_start": fields.Datetime.now()})
+                account._mcs_sync(pull=pull)
+                if self._mcs_commit_allowed():
+                    # its work is committed; the cron's remaining count is this pass's accounts not yet run
+                    self.env["ir.cron"]._commit_progress(1, remaining=left)
+            if left and self._mcs_cron_time_left() < RUN_BUDGET:
+                return left
+        return 0
+
+    @api.model
+    def _mcs_cron_time_left(self):
+        """Seconds left to this cron call (what ``_commit_progress`` answers); unbounded outside a cron."""
+        end = self.env.context.get("cron_end_time")
+        return float("inf") if end is None else max(end - time.monotonic(), 0.0)
 
     @api.model
     def _mcs_commit_allowed(self):
@@ -231,6 +270,7 @@ class MicrosoftCalendarAccount(models.Model):
             "days_forward": number("sync_days_forward"),
             "policy": ConflictPolicy(policy),
             "hard_delete": get(PARAM % "hard_delete") == "True",
+            "allow_remote_images": self.env["microsoft.calendar.config"]._mcs_settings().allow_remote_images,
         }
 
     def _mcs_sync(self, pull=True, budget=RUN_BUDGET):
@@ -433,7 +473,7 @@ class MicrosoftCalendarAccount(models.Model):
                     outlook_deleted.append(meta.id)
                 continue
             try:
-                event, warnings = event_from_graph(raw)
+                event, warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
             except (MappingError, ValueError) as error:
                 _logger.warning("Outlook event %s of account %s cannot be read, skipped: %s (request-id %s)",
                                 meta.id, self.id, error, getattr(client, "last_request_id", None) or "?")
@@ -631,7 +671,7 @@ class MicrosoftCalendarAccount(models.Model):
                     outlook_deleted.append(decision.graph_id)
                     continue
                 meta = graph_meta(raw)
-                event, _warnings = event_from_graph(raw)
+                event, _warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
                 previous = reconciler.store.get(decision.key)
                 if "singleValueExtendedProperties" not in raw and previous and previous.base:
                     event = event.replace(odoo_ref=previous.base.odoo_ref)

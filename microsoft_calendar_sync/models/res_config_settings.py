@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from .microsoft_calendar_config import CALLBACK_PATH, DEFAULTS, redirect_uri_warning
+from .microsoft_calendar_config import CALLBACK_PATH, DEFAULTS, PARAM, redirect_uri_warning
 
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
 
@@ -20,10 +20,16 @@ class ResConfigSettings(models.TransientModel):
     mcs_client_id = fields.Char(
         "Client ID", config_parameter="microsoft_calendar_sync.client_id",
         help="The Application (client) ID of the application registered in Microsoft Entra ID.")
+    # Write-only. Not a config_parameter field: Odoo's settings read those with
+    # sudo in default_get whatever the field's groups, so any logged-in user
+    # (portal included) could read it. The input always opens empty;
+    # set_values stores a typed value and leaves the stored one alone when
+    # the input is empty.
     mcs_client_secret = fields.Char(
-        "Client Secret", config_parameter="microsoft_calendar_sync.client_secret",
-        groups="base.group_system",
-        help="The Value of a client secret of that application (not its Secret ID).")
+        "Client Secret", groups="base.group_system",
+        help="The Value of a client secret of that application (not its Secret ID). Once saved it is "
+        "never shown again; type a new one to replace it.")
+    mcs_client_secret_set = fields.Boolean("A client secret is set", compute="_compute_mcs_client_secret_set")
     mcs_tenant = fields.Char(
         "Tenant", config_parameter="microsoft_calendar_sync.tenant", default=DEFAULTS["tenant"],
         help="common (work, school and personal accounts), organizations, consumers, "
@@ -67,14 +73,37 @@ class ResConfigSettings(models.TransientModel):
     mcs_hard_delete = fields.Boolean(
         "Delete events deleted in Outlook", config_parameter="microsoft_calendar_sync.hard_delete",
         help="By default an event deleted in Outlook is archived in Odoo (recoverable). Tick to delete it.")
+    mcs_allow_remote_images = fields.Boolean(
+        "Load remote images in imported event descriptions",
+        config_parameter="microsoft_calendar_sync.allow_remote_images",
+        help="By default images are removed from the descriptions of events that come from Outlook: a remote "
+        "image (a tracking pixel, for one) would tell its sender who opened the event, when, and from where. "
+        "Tick to keep images from http(s) addresses; inline (cid:) and data: images are never kept.")
+
+    def _compute_mcs_client_secret_set(self):
+        is_set = bool(self.env["ir.config_parameter"].sudo().get_param(PARAM % "client_secret"))
+        for settings in self:
+            settings.mcs_client_secret_set = is_set
 
     def set_values(self):
         super().set_values()
+        self._mcs_store_client_secret()
         # the synchronization cron follows the polling interval
         cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull", raise_if_not_found=False)
         if cron and self.mcs_polling_minutes and (cron.interval_number, cron.interval_type) != (
                 self.mcs_polling_minutes, "minutes"):
             cron.sudo().write({"interval_number": self.mcs_polling_minutes, "interval_type": "minutes"})
+
+    def _mcs_store_client_secret(self):
+        """A typed secret replaces the stored one (system administrators only); no input keeps it."""
+        if not (self.env.is_superuser() or self.env.user.has_group("base.group_system")):
+            return
+        for settings in self:
+            secret = (settings.mcs_client_secret or "").strip()
+            if secret:
+                self.env["ir.config_parameter"].sudo().set_param(PARAM % "client_secret", secret)
+                # not kept on the settings row either (transient, but still a table)
+                settings.mcs_client_secret = False
 
     @api.depends("company_id")
     def _compute_mcs_redirect_uri(self):

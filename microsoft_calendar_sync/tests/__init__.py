@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import test_install
 from . import test_settings
+from . import test_settings_secret
 from . import test_security
 from . import test_explain
 from . import test_connect
@@ -16,3 +17,5 @@ from . import test_sync_benchmark
 from . import test_token_storage
 from . import test_callback_hardening
 from . import test_outbound_consent
+from . import test_cron_fairness
+from . import test_sync_remote_images

@@ -83,10 +83,12 @@ def test_sanitizer_keeps_formatting_and_drops_active_content():
     dirty = ('<p onclick="steal()" style="color: red; position: fixed">Bonjour <b>ça</b> <i>va</i>'
              '<script>alert(1)</script><a href="javascript:alert(1)">x</a><a href="https://ok.example">ok</a></p>'
              '<style>p{}</style><iframe src="https://evil"></iframe><img src="https://img.example/a.png" onerror="x()">')
-    clean = sanitize_html(dirty)
+    clean = sanitize_html(dirty, allow_remote_images=True)
     assert clean == ('<p style="color:red">Bonjour <b>ça</b> <i>va</i><a>x</a><a href="https://ok.example">ok</a></p>'
                      '<img src="https://img.example/a.png">')
-    assert sanitize_html(clean) == clean
+    assert sanitize_html(clean, allow_remote_images=True) == clean
+    # by default the (remote) image goes too
+    assert sanitize_html(dirty) == clean.replace('<img src="https://img.example/a.png">', "")
 
 
 def test_inbound_html_is_sanitized():
