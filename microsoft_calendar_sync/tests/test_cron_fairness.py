@@ -26,6 +26,7 @@ class TestCronFairness(SyncCase):
         super().setUpClass()
         cls.carol = new_test_user(cls.env, "carol", email="carol@outlook.com", name="Carol Personal",
                                   groups="base.group_user")
+        cls.carol.sudo().mcs_expected_mailbox = "carol@outlook.com"
 
     def setUp(self):
         super().setUp()  # Alice connected and synced once
