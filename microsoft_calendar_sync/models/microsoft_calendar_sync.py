@@ -253,10 +253,20 @@ class MicrosoftCalendarAccount(models.Model):
         except LockLost:
             _logger.info("Outlook account %s was taken by another worker; this run stops", account.id)
             return counts
-        except (ReauthenticationRequired, AuthRequired) as error:
+        except ReauthenticationRequired as error:
+            # Only the identity platform can say the grant is gone (invalid_grant, revoked,
+            # interaction_required): then the tokens are useless and the user must sign in again.
             account._mcs_mark_needs_reauth(error)
             account.last_run_summary = self._mcs_summary(counts)
             return counts
+        except AuthRequired as error:
+            # Graph refused a token the identity platform had just renewed: a glitch on
+            # Graph's side as far as we can tell. The tokens stay; the next run retries.
+            _logger.warning("Outlook account %s: Graph refused a freshly renewed token: %s",
+                            account.id, _error_text(error))
+            values = {"state": "error", "last_error": self.env._(
+                "Outlook refused the access token right after it was renewed; the next run tries again "
+                "(%(error)s).", error=_error_text(error))}
         except BudgetExhausted as error:
             values = {"state": "connected", "last_error": self.env._(
                 "The run used its time budget; the rest continues in the next run (%(error)s).",

@@ -13,3 +13,4 @@ from . import test_sync_inbound
 from . import test_sync_conflicts
 from . import test_sync_status
 from . import test_sync_benchmark
+from . import test_sync_integrity
