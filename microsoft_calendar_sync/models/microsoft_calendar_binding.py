@@ -12,7 +12,9 @@ States:
   waiting for ``next_retry``);
 * ``synced``   -- both sides agree with ``base``;
 * ``error``    -- gave up after :data:`MAX_ATTEMPTS` attempts; shown to the
-  user, retried only when the event changes again or on "Sync now";
+  user, retried only when the event changes again or on "Sync now"; also a
+  deletion Outlook reported that could not be checked (``deletion_check``),
+  which every pull checks again until Outlook answers;
 * ``skipped``  -- not synced on purpose (``skip_reason``: recurring events,
   payloads Outlook sent that cannot be read).
 
@@ -76,6 +78,10 @@ class MicrosoftCalendarBinding(models.Model):
     state = fields.Selection(BINDING_STATES, required=True, default="pending", readonly=True, index=True)
     skip_reason = fields.Char(readonly=True, copy=False)
     last_sync = fields.Datetime("Last synchronized", readonly=True, copy=False)
+    deletion_check = fields.Boolean(
+        "Deletion to check", readonly=True, copy=False,
+        help="Outlook reported the event removed and asking whether it was deleted got no clear answer: "
+             "each run asks again until it does.")
 
     _key_uniq = models.Constraint("UNIQUE (key)", "A sync key is unique.")
     _account_event_uniq = models.Constraint(

@@ -21,7 +21,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from outlook_sync.client import BatchRequest, DeltaWindow, event_path
+from outlook_sync.client import BatchRequest, DeltaPage, DeltaWindow, event_path
 from outlook_sync.errors import (
     AuthRequired,
     BudgetExhausted,
@@ -373,6 +373,8 @@ class MicrosoftCalendarAccount(models.Model):
         store = BindingStoreAdapter(self, include_pending=False)
         reconciler = Reconciler(store, settings["policy"])
         window = self._mcs_window(settings)
+        # Deletions Outlook reported earlier that could not be checked: ask again first.
+        self._mcs_recheck_deletions(client, reconciler, store, counts, settings)
         for number, page in enumerate(client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE), 1):
             if page.fresh_round and not self.delta_link or page.fresh_round and number == 1:
                 self.write({"delta_window_start": window.start.replace(tzinfo=None),
@@ -394,6 +396,51 @@ class MicrosoftCalendarAccount(models.Model):
             first = base.start.astimezone(timezone.utc).replace(tzinfo=None)
             last = base.end.astimezone(timezone.utc).replace(tzinfo=None)
         return last > start and first < end
+
+    def _mcs_recheck_deletions(self, client, reconciler, store, counts, settings):
+        graph_ids = [record.graph_id for record in store.records.values()
+                     if record.deletion_check and record.graph_id and record.state != "skipped"]
+        if graph_ids:
+            self._mcs_settle_removed(client, reconciler, store, graph_ids, counts, settings)
+
+    def _mcs_settle_removed(self, client, reconciler, store, graph_ids, counts, settings):
+        """Events Outlook may have deleted: ask Outlook (one $batch of GETs) and apply the answers."""
+        deleted, moved = self._mcs_check_removed(client, store, graph_ids, counts)
+        if moved:
+            self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts, settings)
+        if deleted:
+            self._mcs_apply_outlook(client, reconciler, store, [], deleted, counts, settings)
+
+    def _mcs_check_removed(self, client, store, graph_ids, counts):
+        """(deleted ids, event bodies) of ``graph_ids``; an event Outlook gave no clear answer about
+        becomes a visible binding error, asked again by every later run until it is decided."""
+        answers = client.batch([BatchRequest("GET", event_path(graph_id)) for graph_id in graph_ids])
+        deleted, moved, decided = [], [], []
+        for graph_id, answer in zip(graph_ids, answers):
+            record = store.record_by_graph_id(graph_id)
+            if answer.status == 404:
+                deleted.append(graph_id)
+            elif answer.ok and isinstance(answer.body, dict):
+                moved.append(answer.body)
+            else:
+                error = answer.error
+                message = self.env._(
+                    "Outlook reported this event removed, but asking Outlook whether it was deleted "
+                    "failed (%(error)s); it is asked again at the next synchronization.",
+                    error=_error_text(error) if error else f"HTTP {answer.status}")
+                _logger.warning("Outlook event %s of account %s: could not tell a deletion from a move: %s",
+                                graph_id, self.id, message)
+                counts["errors"] += 1
+                if record is not None:
+                    record.write({"deletion_check": True, "state": "error", "last_error": message,
+                                  "attempts": record.attempts + 1, "next_retry": False})
+                    store._index(record)
+                continue
+            if record is not None and record.deletion_check:
+                decided.append(record.id)
+        if decided:
+            self.env["microsoft.calendar.binding"].browse(decided).write({"deletion_check": False})
+        return deleted, moved
 
     def _mcs_apply_page(self, client, reconciler, store, page, counts, settings):
         outlook_items, outlook_deleted, suspects = [], [], []
@@ -449,19 +496,15 @@ class MicrosoftCalendarAccount(models.Model):
         if suspects:
             # @removed is sent for deletions and for events moved out of the window alike:
             # ask Outlook (one $batch of GETs) which it is. A moved event is applied as changed.
-            answers = client.batch([BatchRequest("GET", event_path(graph_id)) for graph_id in suspects])
-            moved = []
-            for graph_id, answer in zip(suspects, answers):
-                if answer.status == 404:
-                    outlook_deleted.append(graph_id)
-                elif answer.ok and isinstance(answer.body, dict):
-                    moved.append(answer.body)
-                else:
-                    _logger.info("Outlook event %s: could not tell a deletion from a move (HTTP %s); kept",
-                                 graph_id, answer.status)
+            deleted, moved = self._mcs_check_removed(client, store, suspects, counts)
+            outlook_deleted.extend(deleted)
             if moved:
-                page = type(page)(moved, None, None, False)
-                self._mcs_apply_page(client, reconciler, store, page, counts, settings)
+                self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts,
+                                     settings)
+        self._mcs_apply_outlook(client, reconciler, store, outlook_items, outlook_deleted, counts, settings)
+
+    def _mcs_apply_outlook(self, client, reconciler, store, outlook_items, outlook_deleted, counts, settings):
+        """Reconcile Outlook's changes and deletions with the Odoo side of the events they name."""
         if not outlook_items and not outlook_deleted:
             return
         # The Odoo side of every event the page names: by binding, else by our reference.
