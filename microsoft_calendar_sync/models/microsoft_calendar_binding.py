@@ -146,6 +146,7 @@ class BindingStoreAdapter:
         self._by_odoo = {}
         self._by_graph = {}
         self._by_ical = {}
+        self._by_transaction = {}
         #: odoo_ref -> calendar.event id, filled by the sync run, so saved rows point at their event
         self.event_ids = {}
         records = self.Binding.with_context(active_test=False).search([("account_id", "=", account.id)])
@@ -163,6 +164,8 @@ class BindingStoreAdapter:
             self._by_graph[record.graph_id] = record.key
         if record.ical_uid:
             self._by_ical[record.ical_uid] = record.key
+        if record.transaction_id:
+            self._by_transaction[record.transaction_id] = record.key
 
     def _unindex(self, key):
         record = self.records.pop(key, None)
@@ -170,7 +173,7 @@ class BindingStoreAdapter:
         if record is None:
             return
         for index, value in ((self._by_odoo, record.odoo_ref), (self._by_graph, record.graph_id),
-                             (self._by_ical, record.ical_uid)):
+                             (self._by_ical, record.ical_uid), (self._by_transaction, record.transaction_id)):
             if value and index.get(value) == key:
                 del index[value]
 
@@ -182,6 +185,9 @@ class BindingStoreAdapter:
 
     def record_by_odoo_ref(self, odoo_ref):
         return self.records.get(self._by_odoo.get(odoo_ref, ""))
+
+    def record_by_transaction_id(self, transaction_id):
+        return self.records.get(self._by_transaction.get(transaction_id or "", ""))
 
     # -- BindingStore --------------------------------------------------------
 
@@ -201,6 +207,9 @@ class BindingStoreAdapter:
 
     def by_ical_uid(self, ical_uid):
         return self.get(self._by_ical.get(ical_uid, ""))
+
+    def by_transaction_id(self, transaction_id):
+        return self.get(self._by_transaction.get(transaction_id or "", ""))
 
     def due(self):
         """Records the push run must look at: pending and due."""
@@ -229,8 +238,10 @@ class BindingStoreAdapter:
         }
         if binding.pending:
             give_up = binding.attempts >= MAX_ATTEMPTS
+            # attempts 0: an Outlook create recorded before it is sent (nothing failed yet)
             values.update(state="error" if give_up else "pending",
-                          next_retry=False if give_up else self.now + backoff(binding.attempts))
+                          next_retry=False if give_up or not binding.attempts
+                          else self.now + backoff(binding.attempts))
         else:
             values.update(state="synced", next_retry=False, skip_reason=False, last_sync=self.now)
         if binding.odoo_ref in self.event_ids:

@@ -485,14 +485,23 @@ class MicrosoftCalendarAccount(models.Model):
                 counts["left_window"] += 1  # fetched after a move out of the window
                 if record is None:
                     continue
-            if "singleValueExtendedProperties" not in raw and record is not None and record.base:
+            # Graph returns the transactionId of events created with one, on delta pages too
+            # (event.md: "only returned in a response payload if an app has set it"; the
+            # event-delta.md response sample lists it, microsoftgraph/microsoft-graph-docs-contrib#294).
+            transaction_id = raw.get("transactionId") or ""
+            known = record
+            if known is None and transaction_id:
+                known = store.record_by_transaction_id(transaction_id)  # our create, its answer lost
+                if known is not None and known.graph_id:
+                    known = None
+            if "singleValueExtendedProperties" not in raw and known is not None and known.base:
                 # Delta rounds cannot $expand extended properties: our reference is as we stamped it.
-                event = event.replace(odoo_ref=store.get(record.key).base.odoo_ref) \
-                    if record.state != "skipped" else event
+                event = event.replace(odoo_ref=store.get(known.key).base.odoo_ref) \
+                    if known.state != "skipped" else event
             if record is not None and record.state == "skipped":
                 store.delete(record.key)  # readable again / no longer recurring
             outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
-                                             meta.ical_uid))
+                                             meta.ical_uid, transaction_id))
         if suspects:
             # @removed is sent for deletions and for events moved out of the window alike:
             # ask Outlook (one $batch of GETs) which it is. A moved event is applied as changed.
@@ -512,7 +521,8 @@ class MicrosoftCalendarAccount(models.Model):
         extra_items = []
         for item in outlook_items:
             record = store.record_by_graph_id(item.graph_id) or (
-                store.record_by_odoo_ref(item.event.odoo_ref) if item.event.odoo_ref else None)
+                store.record_by_odoo_ref(item.event.odoo_ref) if item.event.odoo_ref else None) or (
+                store.record_by_transaction_id(item.transaction_id) if item.transaction_id else None)
             if record is not None:
                 if record.key not in seen:
                     seen.add(record.key)
@@ -558,6 +568,14 @@ class MicrosoftCalendarAccount(models.Model):
             _logger.debug("Outlook %s of binding %s: %s", decision.outlook_op, decision.key,
                           ", ".join(sorted(decision.outlook_fields)))
         responses = {}
+        creates = [decision for decision in outgoing if decision.outlook_op is Op.CREATE]
+        for decision in creates:
+            reconciler.prepare(decision)
+        if creates:
+            # The creates' transactionIds are durable before the POSTs leave: a run that dies after
+            # Outlook created the events retries with the same keys (Graph makes no second event)
+            # and relinks the events by them when a pull lists them first.
+            self._mcs_commit()
         if outgoing:
             try:
                 answers = client.batch([self._mcs_outlook_request(decision) for decision in outgoing])

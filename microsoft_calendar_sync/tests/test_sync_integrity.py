@@ -61,3 +61,48 @@ class TestSyncIntegrity(SyncCase):
         self.assertFalse(binding.exists())
         self.assertEqual(self.account.sync_error_count, 0)
         self.assertEqual(self.account.state, "connected")
+
+    # -- defect 1: creates idempotent across crashes ---------------------------------
+
+    def outlook_copies(self, subject):
+        return [e for e in self.outlook_events() if e["subject"] == subject]
+
+    def odoo_copies(self, name):
+        return self.env["calendar.event"].sudo().with_context(active_test=False).search([("name", "=", name)])
+
+    def test_create_killed_after_the_post_leaves_one_copy_per_side(self):
+        event = self.make_event("Exactly one copy")
+        # Outlook created the event; the worker dies before the outcome is committed
+        self.assertTrue(self.run_killed(self.killed_at_call("_mcs_settle", 1), pull=False))
+        self.assertEqual(len(self.outlook_copies("Exactly one copy")), 1)
+        binding = self.binding(event)
+        self.assertTrue(binding.transaction_id, "the idempotency key was committed before the POST")
+        self.assertFalse(binding.graph_id)
+        key = binding.transaction_id
+        counts = self.sync()
+        [copy] = self.outlook_copies("Exactly one copy")
+        self.assertEqual(copy["transactionId"], key, "relinked by its transactionId")
+        self.assertEqual(self.odoo_copies("Exactly one copy"), event, counts)
+        self.assertEqual((binding.state, binding.graph_id), ("synced", copy["id"]))
+        self.assertFalse(binding.transaction_id)
+        self.sync()
+        self.assertEqual(len(self.outlook_copies("Exactly one copy")), 1)
+        # deleting it in Outlook deletes it; nothing creates it again
+        self.outlook_delete(copy["id"])
+        self.sync()
+        self.sync()
+        self.assertFalse(event.active)
+        self.assertEqual(self.outlook_copies("Exactly one copy"), [])
+        self.assertEqual(self.odoo_copies("Exactly one copy"), event)
+
+    def test_create_retried_after_a_crash_reuses_its_transaction_id(self):
+        # the run dies after the POST and a push (no pull lists the orphan first) retries it
+        event = self.make_event("Retried once")
+        self.assertTrue(self.run_killed(self.killed_at_call("_mcs_settle", 1), pull=False))
+        key = self.binding(event).transaction_id
+        self.account.delta_link = False  # no pull in a push-only run before the first full sync
+        self.account.last_sync = False
+        self.push()
+        [copy] = self.outlook_copies("Retried once")
+        self.assertEqual(copy["transactionId"], key)
+        self.assertEqual(self.binding(event).graph_id, copy["id"])
