@@ -82,6 +82,10 @@ class MicrosoftCalendarBinding(models.Model):
         "Deletion to check", readonly=True, copy=False,
         help="Outlook reported the event removed and asking whether it was deleted got no clear answer: "
              "each run asks again until it does.")
+    delta_unseen = fields.Boolean(
+        readonly=True, copy=False,
+        help="Not listed yet by the full delta round in progress (after a lost delta token); still set "
+             "when the round ends means missing from Outlook's listing.")
 
     _key_uniq = models.Constraint("UNIQUE (key)", "A sync key is unique.")
     _account_event_uniq = models.Constraint(

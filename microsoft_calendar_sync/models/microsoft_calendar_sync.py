@@ -375,11 +375,23 @@ class MicrosoftCalendarAccount(models.Model):
         window = self._mcs_window(settings)
         # Deletions Outlook reported earlier that could not be checked: ask again first.
         self._mcs_recheck_deletions(client, reconciler, store, counts, settings)
-        for number, page in enumerate(client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE), 1):
-            if page.fresh_round and not self.delta_link or page.fresh_round and number == 1:
+        fresh_started = False
+        for page in client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE):
+            if page.fresh_round and not fresh_started:
+                # A full round (first sync, or the delta token was lost): it lists every event
+                # of the window and reports no deletions. Every bound event is marked unseen,
+                # durably with this page, so a round interrupted between pages still knows at
+                # its end which bound events it never listed.
+                fresh_started = True
                 self.write({"delta_window_start": window.start.replace(tzinfo=None),
                             "delta_window_end": window.end.replace(tzinfo=None)})
+                bound = self.env["microsoft.calendar.binding"].browse(
+                    [record.id for record in store.records.values()
+                     if record.graph_id and record.state != "skipped" and not record.delta_unseen])
+                bound.write({"delta_unseen": True})
             self._mcs_apply_page(client, reconciler, store, page, counts, settings)
+            if page.delta_link:
+                self._mcs_settle_unseen(client, reconciler, store, counts, settings)
             self.delta_link = page.resume_link
             counts["pages"] += 1
             self._mcs_commit()
@@ -396,6 +408,28 @@ class MicrosoftCalendarAccount(models.Model):
             first = base.start.astimezone(timezone.utc).replace(tzinfo=None)
             last = base.end.astimezone(timezone.utc).replace(tzinfo=None)
         return last > start and first < end
+
+    def _mcs_settle_unseen(self, client, reconciler, store, counts, settings):
+        """The end of a round: bound events a full round never listed are deleted or out of the window.
+
+        Checked one by one (a GET each, in $batch), never assumed: the same rules as an @removed."""
+        unseen = [record for record in store.records.values() if record.delta_unseen]
+        if not unseen:
+            return
+        self.env["microsoft.calendar.binding"].browse([record.id for record in unseen]).write(
+            {"delta_unseen": False})
+        suspects = []
+        for record in unseen:
+            binding = store.get(record.key)
+            if binding is None or not binding.graph_id:
+                continue
+            if not self._mcs_in_window(binding.base):
+                counts["left_window"] += 1  # listed by no round of this window: nothing to tell
+                continue
+            suspects.append(binding.graph_id)
+        if suspects:
+            counts["unseen"] += len(suspects)
+            self._mcs_settle_removed(client, reconciler, store, suspects, counts, settings)
 
     def _mcs_recheck_deletions(self, client, reconciler, store, counts, settings):
         graph_ids = [record.graph_id for record in store.records.values()
@@ -445,11 +479,14 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_apply_page(self, client, reconciler, store, page, counts, settings):
         outlook_items, outlook_deleted, suspects = [], [], []
         raws = list(page.items)
+        listed = []
         for raw in raws:
             if not isinstance(raw, dict) or not raw.get("id"):
                 counts["skipped"] += 1
                 continue
             record = store.record_by_graph_id(raw["id"])
+            if record is not None and record.delta_unseen:
+                listed.append(record.id)
             if is_removed(raw):
                 if record is None or record.state == "skipped":
                     if record is not None:
@@ -502,6 +539,8 @@ class MicrosoftCalendarAccount(models.Model):
                 store.delete(record.key)  # readable again / no longer recurring
             outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
                                              meta.ical_uid, transaction_id))
+        if listed:
+            self.env["microsoft.calendar.binding"].browse(listed).write({"delta_unseen": False})
         if suspects:
             # @removed is sent for deletions and for events moved out of the window alike:
             # ask Outlook (one $batch of GETs) which it is. A moved event is applied as changed.

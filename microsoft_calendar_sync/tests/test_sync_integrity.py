@@ -62,6 +62,38 @@ class TestSyncIntegrity(SyncCase):
         self.assertEqual(self.account.sync_error_count, 0)
         self.assertEqual(self.account.state, "connected")
 
+    # -- defect 2: deletions after a lost delta token -------------------------------
+
+    def test_deletion_found_by_the_fresh_round_after_an_evicted_token(self):
+        kept = self.outlook_create("Stays")
+        gone = self.outlook_create("Deleted while the token was lost")
+        self.sync()
+        kept_event, gone_event = self.odoo_event(kept["id"]), self.odoo_event(gone["id"])
+        self.outlook_delete(gone["id"])
+        self.control("POST", "/delta/evict", {"mailbox": "alice@contoso.com"})
+        counts = self.sync()
+        self.assertEqual(self.account.state, "connected", self.account.last_error)
+        self.assertFalse(gone_event.active, "missing from the full listing, and Outlook says 404: deleted")
+        self.assertTrue(kept_event.active)
+        self.assertEqual(counts["unseen"], 1, counts)
+        self.assertEqual(counts["graph batch"], 1, "one $batch of GETs checks the missing events")
+
+    def test_fresh_round_interrupted_between_pages_still_finds_the_deletion(self):
+        names = [f"Listed {number}" for number in range(5)]
+        created = [self.outlook_create(name) for name in names]
+        self.sync()
+        events = [self.odoo_event(item["id"]) for item in created]
+        self.outlook_delete(created[2]["id"])
+        self.fault(method="GET", path="*delta*", status=410, times=1)  # the stored token is lost
+        with self.patch_module("PAGE_SIZE", 2):
+            # the fresh round dies on its second page; its first page was committed
+            self.assertTrue(self.run_killed(self.killed_at_call("_mcs_apply_page", 2)))
+            self.assertTrue(self.account.delta_link, "the round resumes from its first page's nextLink")
+            counts = self.sync()
+        self.assertFalse(events[2].active, counts)
+        self.assertEqual([event.active for event in events], [True, True, False, True, True])
+        self.assertEqual(counts["unseen"], 1, "the first page's events are known as listed: no GET for them")
+
     # -- defect 1: creates idempotent across crashes ---------------------------------
 
     def outlook_copies(self, subject):
