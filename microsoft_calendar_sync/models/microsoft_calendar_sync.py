@@ -590,14 +590,19 @@ class MicrosoftCalendarAccount(models.Model):
         if decision.outlook_op is Op.CREATE:
             body = event_to_graph(decision.merged, transaction_id=decision.transaction_id)
             return BatchRequest("POST", "/me/events", body, idempotent=True)
+        # Writes only the version we decided from: an event's ETag is W/"<changeKey>" (its
+        # @odata.etag, user-post-events.md sample), and a precondition that no longer holds
+        # answers 412 (concepts/errors.md), which re-reads the event and decides again
+        # (_mcs_followups), so an Outlook edit made since our pull is never overwritten.
+        if_match = {"If-Match": f'W/"{decision.change_key}"'} if decision.change_key else {}
         if decision.outlook_op is Op.UPDATE:
             body = event_to_graph(decision.merged, decision.outlook_fields)
-            return BatchRequest("PATCH", event_path(decision.graph_id), body)
+            return BatchRequest("PATCH", event_path(decision.graph_id), body, headers=if_match)
         base = decision.previous.base if decision.previous else None
         if base is not None and base.attendees:
             # A meeting: cancel it, so Outlook tells the attendees.
             return BatchRequest("POST", event_path(decision.graph_id) + "/cancel", {"comment": ""}, idempotent=True)
-        return BatchRequest("DELETE", event_path(decision.graph_id))
+        return BatchRequest("DELETE", event_path(decision.graph_id), headers=if_match)
 
     def _mcs_apply(self, client, reconciler, store, decisions, counts, settings, *, depth=0):
         """Apply ``decisions``: Outlook in $batch requests, then Odoo in bulk, then the bindings."""

@@ -3,6 +3,8 @@
 undecidable deletion checks retried and visible, creates idempotent across
 crashes, deletions found after a lost delta token, If-Match on every write."""
 
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
 from .sync_common import SyncCase
@@ -138,3 +140,46 @@ class TestSyncIntegrity(SyncCase):
         [copy] = self.outlook_copies("Retried once")
         self.assertEqual(copy["transactionId"], key)
         self.assertEqual(self.binding(event).graph_id, copy["id"])
+
+    # -- If-Match: an Outlook edit between the run's pull and its push ----------------
+
+    def outlook_edit_before_push(self, graph_id, changes):
+        """A patch of the run's push: Alice edits the event in Outlook just before it starts."""
+        account_class = type(self.account)
+        push = account_class._mcs_push
+
+        def edit_then_push(account, client, counts):
+            self.outlook_update(graph_id, changes)
+            return push(account, client, counts)
+
+        return patch.object(account_class, "_mcs_push", edit_then_push)
+
+    def test_push_never_overwrites_an_outlook_edit_made_after_the_pull(self):
+        event = self.make_event("Agreed title")
+        self.push()
+        self.sync()  # the create read back through delta: the next pull has nothing to say
+        binding = self.binding(event)
+        graph_id = binding.graph_id
+        event.write({"name": "Odoo title"})
+        # Outlook's edit is the later one: it must win, as if the pull had seen it
+        with self.outlook_edit_before_push(graph_id, {"subject": "Outlook title"}):
+            counts = self.sync()
+        self.assertEqual(self.outlook_get(graph_id)["subject"], "Outlook title", counts)
+        self.assertEqual(event.name, "Outlook title")
+        self.assertEqual(counts["conflicts"], 1, counts)
+        self.assertEqual(binding.state, "synced")
+        self.assertEqual(binding.change_key, self.outlook_get(graph_id)["changeKey"])
+        self.assertEqual(self.sent_mail(), [])
+
+    def test_delete_never_discards_an_outlook_edit_made_after_the_pull(self):
+        event = self.make_event("Soon deleted in Odoo")
+        self.push()
+        self.sync()
+        graph_id = self.binding(event).graph_id
+        event.unlink()
+        with self.outlook_edit_before_push(graph_id, {"location": {"displayName": "Room 9"}}):
+            self.sync()
+        # edited on one side, deleted on the other: the edit wins, the event comes back to Odoo
+        self.assertEqual(self.outlook_get(graph_id)["location"]["displayName"], "Room 9")
+        [back] = self.odoo_copies("Soon deleted in Odoo")
+        self.assertEqual(back.location, "Room 9")
