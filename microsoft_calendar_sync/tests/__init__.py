@@ -14,3 +14,4 @@ from . import test_sync_conflicts
 from . import test_sync_status
 from . import test_sync_benchmark
 from . import test_sync_integrity
+from . import test_sync_chaos

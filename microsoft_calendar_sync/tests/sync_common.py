@@ -60,7 +60,7 @@ class SyncCase(OutlookCase):
                 self.account._mcs_sync(pull=pull)
             except WorkerKilled:
                 self.env.cr.execute("ROLLBACK TO SAVEPOINT mcs_commit_point")
-                self.env.invalidate_all(flush=False)
+                self.env.cr.clear()  # the ORM's caches and pending writes die with the worker
                 return True
         return False
 
