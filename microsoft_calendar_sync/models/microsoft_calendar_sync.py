@@ -17,6 +17,7 @@ second worker skips an account that is being synced. Every run has a time
 budget (the core's ``Deadline``); what is left is done by the next run.
 """
 
+import dataclasses
 import logging
 from collections import Counter
 from datetime import datetime, timedelta, timezone
@@ -480,6 +481,8 @@ class MicrosoftCalendarAccount(models.Model):
         outlook_items, outlook_deleted, suspects = [], [], []
         raws = list(page.items)
         listed = []
+        unconfirmed = any(record.transaction_id and not record.graph_id for record in store.records.values())
+        unread = []  # indexes of new events whose transactionId the page did not say
         for raw in raws:
             if not isinstance(raw, dict) or not raw.get("id"):
                 counts["skipped"] += 1
@@ -537,8 +540,12 @@ class MicrosoftCalendarAccount(models.Model):
                     if known.state != "skipped" else event
             if record is not None and record.state == "skipped":
                 store.delete(record.key)  # readable again / no longer recurring
+            if record is None and unconfirmed and "transactionId" not in raw and not event.odoo_ref:
+                unread.append(len(outlook_items))
             outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
                                              meta.ical_uid, transaction_id))
+        if unread:
+            self._mcs_read_transaction_ids(client, store, outlook_items, unread)
         if listed:
             self.env["microsoft.calendar.binding"].browse(listed).write({"delta_unseen": False})
         if suspects:
@@ -550,6 +557,22 @@ class MicrosoftCalendarAccount(models.Model):
                 self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts,
                                      settings)
         self._mcs_apply_outlook(client, reconciler, store, outlook_items, outlook_deleted, counts, settings)
+
+    def _mcs_read_transaction_ids(self, client, store, outlook_items, unread):
+        """Creates of ours whose answer was lost wait for their event (by transactionId): should a
+        delta page leave the property out, the new events it lists are asked for it (a $batch of
+        GETs with $select=transactionId), only while such creates are waiting."""
+        answers = client.batch([BatchRequest("GET", event_path(outlook_items[index].graph_id)
+                                             + "?$select=transactionId") for index in unread])
+        for index, answer in zip(unread, answers):
+            body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
+            record = store.record_by_transaction_id(body.get("transactionId") or "")
+            if record is None or record.graph_id:
+                continue
+            item = outlook_items[index]
+            base = store.get(record.key).base if store.get(record.key) else None
+            event = item.event.replace(odoo_ref=base.odoo_ref) if base is not None else item.event
+            outlook_items[index] = dataclasses.replace(item, event=event, transaction_id=body["transactionId"])
 
     def _mcs_apply_outlook(self, client, reconciler, store, outlook_items, outlook_deleted, counts, settings):
         """Reconcile Outlook's changes and deletions with the Odoo side of the events they name."""

@@ -3,7 +3,10 @@
 undecidable deletion checks retried and visible, creates idempotent across
 crashes, deletions found after a lost delta token, If-Match on every write."""
 
+import dataclasses
 from unittest.mock import patch
+
+from outlook_sync.client import GraphClient
 
 from odoo.tests import tagged
 
@@ -183,3 +186,27 @@ class TestSyncIntegrity(SyncCase):
         self.assertEqual(self.outlook_get(graph_id)["location"]["displayName"], "Room 9")
         [back] = self.odoo_copies("Soon deleted in Odoo")
         self.assertEqual(back.location, "Room 9")
+
+    def test_orphan_relinked_when_delta_does_not_carry_its_transaction_id(self):
+        # Should Graph's delta pages leave transactionId out, the new events are asked for it.
+        event = self.make_event("Relinked anyway")
+        self.assertTrue(self.run_killed(self.killed_at_call("_mcs_settle", 1), pull=False))
+        original_round = GraphClient.delta_round
+
+        def without_transaction_ids(client, *args, **kwargs):
+            for page in original_round(client, *args, **kwargs):
+                yield dataclasses.replace(page, items=[
+                    {key: value for key, value in item.items() if key != "transactionId"} for item in page.items])
+
+        with patch.object(GraphClient, "delta_round", without_transaction_ids):
+            counts = self.sync()
+        [copy] = self.outlook_copies("Relinked anyway")
+        self.assertEqual(self.odoo_copies("Relinked anyway"), event, counts)
+        self.assertEqual((self.binding(event).state, self.binding(event).graph_id), ("synced", copy["id"]))
+        # nothing is asked once no create waits
+        self.outlook_create("Someone else's")
+        with patch.object(GraphClient, "delta_round", without_transaction_ids), \
+                patch.object(type(self.account), "_mcs_read_transaction_ids", autospec=True) as asked:
+            self.sync()
+        asked.assert_not_called()
+        self.assertEqual(len(self.odoo_copies("Someone else's")), 1)
