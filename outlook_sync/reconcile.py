@@ -36,9 +36,11 @@ Deletions (the table of :meth:`Reconciler.decide`):
 first, then Odoo together with the binding in one database transaction), then
 calls :meth:`Reconciler.commit`; on failure :meth:`Reconciler.fail` records the
 error and keeps the old base, so the next run decides again from the truth.
-Outlook creates carry a ``transaction_id`` that survives failures, so a retried
-POST never makes a second event; an Outlook event carrying our reference but no
-binding is relinked instead of duplicated.
+Outlook creates carry a ``transaction_id``: the caller records it with
+:meth:`Reconciler.prepare` (durably) before the POST leaves, so a retried POST
+after a crash or a lost answer carries the same key and never makes a second
+event, and an Outlook event that comes back carrying that key, or our
+reference, but no binding is relinked instead of duplicated.
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class OutlookItem:
     modified_at: datetime  # lastModifiedDateTime, timezone-aware
     change_key: str = ""
     ical_uid: str = ""
+    transaction_id: str = ""  # Graph's ``transactionId``: set on events a client created with one
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,7 @@ class BindingStore(Protocol):
     def by_odoo_ref(self, odoo_ref: str) -> Binding | None: ...
     def by_graph_id(self, graph_id: str) -> Binding | None: ...
     def by_ical_uid(self, ical_uid: str) -> Binding | None: ...
+    def by_transaction_id(self, transaction_id: str) -> Binding | None: ...
     def pending(self) -> Iterable[Binding]: ...
     def all(self) -> Iterable[Binding]: ...
     def save(self, binding: Binding) -> None: ...
@@ -218,6 +222,10 @@ class InMemoryBindingStore:
 
     def by_ical_uid(self, ical_uid: str) -> Binding | None:
         return self._by_key.get(self._key_by_ical.get(ical_uid, ""))
+
+    def by_transaction_id(self, transaction_id: str) -> Binding | None:
+        return next((binding for binding in self._by_key.values()
+                     if transaction_id and binding.transaction_id == transaction_id), None)
 
     def pending(self) -> Iterator[Binding]:
         return (binding for binding in self._by_key.values() if binding.pending)
@@ -356,6 +364,12 @@ class Reconciler:
             binding = self.store.by_odoo_ref(item.event.odoo_ref)
             if binding is not None:
                 return binding
+        if item.transaction_id:
+            # Our create whose answer never came back (crash, timeout): delta pages do not
+            # carry our reference (no $expand on delta) but they do carry transactionId.
+            binding = self.store.by_transaction_id(item.transaction_id)
+            if binding is not None and binding.graph_id is None:
+                return binding
         if item.ical_uid:
             return self.store.by_ical_uid(item.ical_uid)
         return None
@@ -487,6 +501,35 @@ class Reconciler:
             ical_uid=decision.ical_uid,
             change_key=change_key or decision.change_key,
             base=decision.merged if decision.merged is not None else (decision.previous.base if decision.previous else None),
+        )
+        self.store.save(binding)
+        return binding
+
+    def prepare(self, decision: Decision) -> Binding | None:
+        """Record the idempotency key of an Outlook create before the request is sent.
+
+        The caller must make this durable (commit) before the POST leaves: if
+        the run dies after Outlook created the event and before the outcome was
+        recorded, the next run retries with the same ``transactionId`` (Graph
+        does not create a second event) and relinks the event by it when a
+        pull lists it first. Like :meth:`fail`, the base is the event being
+        created, so the relinked event is compared with what was sent. Returns
+        ``None`` (nothing recorded) for anything but an Outlook create.
+        """
+        if decision.outlook_op is not Op.CREATE or not decision.transaction_id:
+            return None
+        previous = decision.previous
+        binding = Binding(
+            key=decision.key,
+            odoo_ref=decision.odoo_ref,
+            graph_id=None,
+            ical_uid=decision.ical_uid,
+            change_key="",
+            base=decision.merged,
+            pending=decision.summary,
+            transaction_id=decision.transaction_id,
+            attempts=previous.attempts if previous else 0,
+            last_error=previous.last_error if previous else "",
         )
         self.store.save(binding)
         return binding

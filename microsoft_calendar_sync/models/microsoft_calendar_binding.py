@@ -12,7 +12,9 @@ States:
   waiting for ``next_retry``);
 * ``synced``   -- both sides agree with ``base``;
 * ``error``    -- gave up after :data:`MAX_ATTEMPTS` attempts; shown to the
-  user, retried only when the event changes again or on "Sync now";
+  user, retried only when the event changes again or on "Sync now"; also a
+  deletion Outlook reported that could not be checked (``deletion_check``),
+  which every pull checks again until Outlook answers;
 * ``skipped``  -- not synced on purpose (``skip_reason``: recurring events,
   payloads Outlook sent that cannot be read).
 
@@ -76,6 +78,14 @@ class MicrosoftCalendarBinding(models.Model):
     state = fields.Selection(BINDING_STATES, required=True, default="pending", readonly=True, index=True)
     skip_reason = fields.Char(readonly=True, copy=False)
     last_sync = fields.Datetime("Last synchronized", readonly=True, copy=False)
+    deletion_check = fields.Boolean(
+        "Deletion to check", readonly=True, copy=False,
+        help="Outlook reported the event removed and asking whether it was deleted got no clear answer: "
+             "each run asks again until it does.")
+    delta_unseen = fields.Boolean(
+        readonly=True, copy=False,
+        help="Not listed yet by the full delta round in progress (after a lost delta token); still set "
+             "when the round ends means missing from Outlook's listing.")
 
     _key_uniq = models.Constraint("UNIQUE (key)", "A sync key is unique.")
     _account_event_uniq = models.Constraint(
@@ -140,6 +150,7 @@ class BindingStoreAdapter:
         self._by_odoo = {}
         self._by_graph = {}
         self._by_ical = {}
+        self._by_transaction = {}
         #: odoo_ref -> calendar.event id, filled by the sync run, so saved rows point at their event
         self.event_ids = {}
         records = self.Binding.with_context(active_test=False).search([("account_id", "=", account.id)])
@@ -157,6 +168,8 @@ class BindingStoreAdapter:
             self._by_graph[record.graph_id] = record.key
         if record.ical_uid:
             self._by_ical[record.ical_uid] = record.key
+        if record.transaction_id:
+            self._by_transaction[record.transaction_id] = record.key
 
     def _unindex(self, key):
         record = self.records.pop(key, None)
@@ -164,7 +177,7 @@ class BindingStoreAdapter:
         if record is None:
             return
         for index, value in ((self._by_odoo, record.odoo_ref), (self._by_graph, record.graph_id),
-                             (self._by_ical, record.ical_uid)):
+                             (self._by_ical, record.ical_uid), (self._by_transaction, record.transaction_id)):
             if value and index.get(value) == key:
                 del index[value]
 
@@ -176,6 +189,9 @@ class BindingStoreAdapter:
 
     def record_by_odoo_ref(self, odoo_ref):
         return self.records.get(self._by_odoo.get(odoo_ref, ""))
+
+    def record_by_transaction_id(self, transaction_id):
+        return self.records.get(self._by_transaction.get(transaction_id or "", ""))
 
     # -- BindingStore --------------------------------------------------------
 
@@ -195,6 +211,9 @@ class BindingStoreAdapter:
 
     def by_ical_uid(self, ical_uid):
         return self.get(self._by_ical.get(ical_uid, ""))
+
+    def by_transaction_id(self, transaction_id):
+        return self.get(self._by_transaction.get(transaction_id or "", ""))
 
     def due(self):
         """Records the push run must look at: pending and due."""
@@ -223,8 +242,10 @@ class BindingStoreAdapter:
         }
         if binding.pending:
             give_up = binding.attempts >= MAX_ATTEMPTS
+            # attempts 0: an Outlook create recorded before it is sent (nothing failed yet)
             values.update(state="error" if give_up else "pending",
-                          next_retry=False if give_up else self.now + backoff(binding.attempts))
+                          next_retry=False if give_up or not binding.attempts
+                          else self.now + backoff(binding.attempts))
         else:
             values.update(state="synced", next_retry=False, skip_reason=False, last_sync=self.now)
         if binding.odoo_ref in self.event_ids:

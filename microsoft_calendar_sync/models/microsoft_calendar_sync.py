@@ -19,12 +19,13 @@ meanwhile stops there. Every run has a time
 budget (the core's ``Deadline``); what is left is done by the next run.
 """
 
+import dataclasses
 import logging
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from outlook_sync.client import BatchRequest, DeltaWindow, event_path
+from outlook_sync.client import BatchRequest, DeltaPage, DeltaWindow, event_path
 from outlook_sync.errors import (
     AuthRequired,
     BudgetExhausted,
@@ -305,10 +306,20 @@ class MicrosoftCalendarAccount(models.Model):
         except LockLost:
             _logger.info("Outlook account %s was taken by another worker; this run stops", account.id)
             return counts
-        except (ReauthenticationRequired, AuthRequired) as error:
+        except ReauthenticationRequired as error:
+            # Only the identity platform can say the grant is gone (invalid_grant, revoked,
+            # interaction_required): then the tokens are useless and the user must sign in again.
             account._mcs_mark_needs_reauth(error)
             account.last_run_summary = self._mcs_summary(counts)
             return counts
+        except AuthRequired as error:
+            # Graph refused a token the identity platform had just renewed: a glitch on
+            # Graph's side as far as we can tell. The tokens stay; the next run retries.
+            _logger.warning("Outlook account %s: Graph refused a freshly renewed token: %s",
+                            account.id, _error_text(error))
+            values = {"state": "error", "last_error": self.env._(
+                "Outlook refused the access token right after it was renewed; the next run tries again "
+                "(%(error)s).", error=_error_text(error))}
         except BudgetExhausted as error:
             values = {"state": "connected", "last_error": self.env._(
                 "The run used its time budget; the rest continues in the next run (%(error)s).",
@@ -416,11 +427,25 @@ class MicrosoftCalendarAccount(models.Model):
         store = BindingStoreAdapter(self, include_pending=False)
         reconciler = Reconciler(store, settings["policy"])
         window = self._mcs_window(settings)
-        for number, page in enumerate(client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE), 1):
-            if page.fresh_round and not self.delta_link or page.fresh_round and number == 1:
+        # Deletions Outlook reported earlier that could not be checked: ask again first.
+        self._mcs_recheck_deletions(client, reconciler, store, counts, settings)
+        fresh_started = False
+        for page in client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE):
+            if page.fresh_round and not fresh_started:
+                # A full round (first sync, or the delta token was lost): it lists every event
+                # of the window and reports no deletions. Every bound event is marked unseen,
+                # durably with this page, so a round interrupted between pages still knows at
+                # its end which bound events it never listed.
+                fresh_started = True
                 self.write({"delta_window_start": window.start.replace(tzinfo=None),
                             "delta_window_end": window.end.replace(tzinfo=None)})
+                bound = self.env["microsoft.calendar.binding"].browse(
+                    [record.id for record in store.records.values()
+                     if record.graph_id and record.state != "skipped" and not record.delta_unseen])
+                bound.write({"delta_unseen": True})
             self._mcs_apply_page(client, reconciler, store, page, counts, settings)
+            if page.delta_link:
+                self._mcs_settle_unseen(client, reconciler, store, counts, settings)
             self.delta_link = page.resume_link
             counts["pages"] += 1
             self._mcs_commit()
@@ -438,14 +463,86 @@ class MicrosoftCalendarAccount(models.Model):
             last = base.end.astimezone(timezone.utc).replace(tzinfo=None)
         return last > start and first < end
 
+    def _mcs_settle_unseen(self, client, reconciler, store, counts, settings):
+        """The end of a round: bound events a full round never listed are deleted or out of the window.
+
+        Checked one by one (a GET each, in $batch), never assumed: the same rules as an @removed."""
+        unseen = [record for record in store.records.values() if record.delta_unseen]
+        if not unseen:
+            return
+        self.env["microsoft.calendar.binding"].browse([record.id for record in unseen]).write(
+            {"delta_unseen": False})
+        suspects = []
+        for record in unseen:
+            binding = store.get(record.key)
+            if binding is None or not binding.graph_id:
+                continue
+            if not self._mcs_in_window(binding.base):
+                counts["left_window"] += 1  # listed by no round of this window: nothing to tell
+                continue
+            suspects.append(binding.graph_id)
+        if suspects:
+            counts["unseen"] += len(suspects)
+            self._mcs_settle_removed(client, reconciler, store, suspects, counts, settings)
+
+    def _mcs_recheck_deletions(self, client, reconciler, store, counts, settings):
+        graph_ids = [record.graph_id for record in store.records.values()
+                     if record.deletion_check and record.graph_id and record.state != "skipped"]
+        if graph_ids:
+            self._mcs_settle_removed(client, reconciler, store, graph_ids, counts, settings)
+
+    def _mcs_settle_removed(self, client, reconciler, store, graph_ids, counts, settings):
+        """Events Outlook may have deleted: ask Outlook (one $batch of GETs) and apply the answers."""
+        deleted, moved = self._mcs_check_removed(client, store, graph_ids, counts)
+        if moved:
+            self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts, settings)
+        if deleted:
+            self._mcs_apply_outlook(client, reconciler, store, [], deleted, counts, settings)
+
+    def _mcs_check_removed(self, client, store, graph_ids, counts):
+        """(deleted ids, event bodies) of ``graph_ids``; an event Outlook gave no clear answer about
+        becomes a visible binding error, asked again by every later run until it is decided."""
+        answers = client.batch([BatchRequest("GET", event_path(graph_id)) for graph_id in graph_ids])
+        deleted, moved, decided = [], [], []
+        for graph_id, answer in zip(graph_ids, answers):
+            record = store.record_by_graph_id(graph_id)
+            if answer.status == 404:
+                deleted.append(graph_id)
+            elif answer.ok and isinstance(answer.body, dict):
+                moved.append(answer.body)
+            else:
+                error = answer.error
+                message = self.env._(
+                    "Outlook reported this event removed, but asking Outlook whether it was deleted "
+                    "failed (%(error)s); it is asked again at the next synchronization.",
+                    error=_error_text(error) if error else f"HTTP {answer.status}")
+                _logger.warning("Outlook event %s of account %s: could not tell a deletion from a move: %s",
+                                graph_id, self.id, message)
+                counts["errors"] += 1
+                if record is not None:
+                    record.write({"deletion_check": True, "state": "error", "last_error": message,
+                                  "attempts": record.attempts + 1, "next_retry": False})
+                    store._index(record)
+                continue
+            if record is not None and record.deletion_check:
+                decided.append(record.id)
+        if decided:
+            self.env["microsoft.calendar.binding"].browse(decided).write({"deletion_check": False})
+        return deleted, moved
+
     def _mcs_apply_page(self, client, reconciler, store, page, counts, settings):
         outlook_items, outlook_deleted, suspects = [], [], []
         raws = list(page.items)
+        listed = []
+        unconfirmed = any(record.transaction_id and not record.graph_id for record in store.records.values())
+        unread = []  # indexes of new events whose transactionId the page did not say
         for raw in raws:
             if not isinstance(raw, dict) or not raw.get("id"):
                 counts["skipped"] += 1
                 continue
             record = store.record_by_graph_id(raw["id"])
+            if record is not None and record.delta_unseen:
+                listed.append(record.id)
             if record is not None and record.state == "held":
                 # Its Odoo side waits for the organizer; when it goes out, If-Match finds
                 # this Outlook change and the three-way merge keeps it.
@@ -486,30 +583,57 @@ class MicrosoftCalendarAccount(models.Model):
                 counts["left_window"] += 1  # fetched after a move out of the window
                 if record is None:
                     continue
-            if "singleValueExtendedProperties" not in raw and record is not None and record.base:
+            # Graph returns the transactionId of events created with one, on delta pages too
+            # (event.md: "only returned in a response payload if an app has set it"; the
+            # event-delta.md response sample lists it, microsoftgraph/microsoft-graph-docs-contrib#294).
+            transaction_id = raw.get("transactionId") or ""
+            known = record
+            if known is None and transaction_id:
+                known = store.record_by_transaction_id(transaction_id)  # our create, its answer lost
+                if known is not None and known.graph_id:
+                    known = None
+            if "singleValueExtendedProperties" not in raw and known is not None and known.base:
                 # Delta rounds cannot $expand extended properties: our reference is as we stamped it.
-                event = event.replace(odoo_ref=store.get(record.key).base.odoo_ref) \
-                    if record.state != "skipped" else event
+                event = event.replace(odoo_ref=store.get(known.key).base.odoo_ref) \
+                    if known.state != "skipped" else event
             if record is not None and record.state == "skipped":
                 store.delete(record.key)  # readable again / no longer recurring
+            if record is None and unconfirmed and "transactionId" not in raw and not event.odoo_ref:
+                unread.append(len(outlook_items))
             outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
-                                             meta.ical_uid))
+                                             meta.ical_uid, transaction_id))
+        if unread:
+            self._mcs_read_transaction_ids(client, store, outlook_items, unread)
+        if listed:
+            self.env["microsoft.calendar.binding"].browse(listed).write({"delta_unseen": False})
         if suspects:
             # @removed is sent for deletions and for events moved out of the window alike:
             # ask Outlook (one $batch of GETs) which it is. A moved event is applied as changed.
-            answers = client.batch([BatchRequest("GET", event_path(graph_id)) for graph_id in suspects])
-            moved = []
-            for graph_id, answer in zip(suspects, answers):
-                if answer.status == 404:
-                    outlook_deleted.append(graph_id)
-                elif answer.ok and isinstance(answer.body, dict):
-                    moved.append(answer.body)
-                else:
-                    _logger.info("Outlook event %s: could not tell a deletion from a move (HTTP %s); kept",
-                                 graph_id, answer.status)
+            deleted, moved = self._mcs_check_removed(client, store, suspects, counts)
+            outlook_deleted.extend(deleted)
             if moved:
-                page = type(page)(moved, None, None, False)
-                self._mcs_apply_page(client, reconciler, store, page, counts, settings)
+                self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts,
+                                     settings)
+        self._mcs_apply_outlook(client, reconciler, store, outlook_items, outlook_deleted, counts, settings)
+
+    def _mcs_read_transaction_ids(self, client, store, outlook_items, unread):
+        """Creates of ours whose answer was lost wait for their event (by transactionId): should a
+        delta page leave the property out, the new events it lists are asked for it (a $batch of
+        GETs with $select=transactionId), only while such creates are waiting."""
+        answers = client.batch([BatchRequest("GET", event_path(outlook_items[index].graph_id)
+                                             + "?$select=transactionId") for index in unread])
+        for index, answer in zip(unread, answers):
+            body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
+            record = store.record_by_transaction_id(body.get("transactionId") or "")
+            if record is None or record.graph_id:
+                continue
+            item = outlook_items[index]
+            base = store.get(record.key).base if store.get(record.key) else None
+            event = item.event.replace(odoo_ref=base.odoo_ref) if base is not None else item.event
+            outlook_items[index] = dataclasses.replace(item, event=event, transaction_id=body["transactionId"])
+
+    def _mcs_apply_outlook(self, client, reconciler, store, outlook_items, outlook_deleted, counts, settings):
+        """Reconcile Outlook's changes and deletions with the Odoo side of the events they name."""
         if not outlook_items and not outlook_deleted:
             return
         # The Odoo side of every event the page names: by binding, else by our reference.
@@ -517,7 +641,8 @@ class MicrosoftCalendarAccount(models.Model):
         extra_items = []
         for item in outlook_items:
             record = store.record_by_graph_id(item.graph_id) or (
-                store.record_by_odoo_ref(item.event.odoo_ref) if item.event.odoo_ref else None)
+                store.record_by_odoo_ref(item.event.odoo_ref) if item.event.odoo_ref else None) or (
+                store.record_by_transaction_id(item.transaction_id) if item.transaction_id else None)
             if record is not None:
                 if record.key not in seen:
                     seen.add(record.key)
@@ -546,14 +671,19 @@ class MicrosoftCalendarAccount(models.Model):
         if decision.outlook_op is Op.CREATE:
             body = event_to_graph(decision.merged, transaction_id=decision.transaction_id)
             return BatchRequest("POST", "/me/events", body, idempotent=True)
+        # Writes only the version we decided from: an event's ETag is W/"<changeKey>" (its
+        # @odata.etag, user-post-events.md sample), and a precondition that no longer holds
+        # answers 412 (concepts/errors.md), which re-reads the event and decides again
+        # (_mcs_followups), so an Outlook edit made since our pull is never overwritten.
+        if_match = {"If-Match": f'W/"{decision.change_key}"'} if decision.change_key else {}
         if decision.outlook_op is Op.UPDATE:
             body = event_to_graph(decision.merged, decision.outlook_fields)
-            return BatchRequest("PATCH", event_path(decision.graph_id), body)
+            return BatchRequest("PATCH", event_path(decision.graph_id), body, headers=if_match)
         base = decision.previous.base if decision.previous else None
         if base is not None and base.attendees:
             # A meeting: cancel it, so Outlook tells the attendees.
             return BatchRequest("POST", event_path(decision.graph_id) + "/cancel", {"comment": ""}, idempotent=True)
-        return BatchRequest("DELETE", event_path(decision.graph_id))
+        return BatchRequest("DELETE", event_path(decision.graph_id), headers=if_match)
 
     def _mcs_apply(self, client, reconciler, store, decisions, counts, settings, *, depth=0):
         """Apply ``decisions``: Outlook in $batch requests, then Odoo in bulk, then the bindings."""
@@ -563,6 +693,14 @@ class MicrosoftCalendarAccount(models.Model):
             _logger.debug("Outlook %s of binding %s: %s", decision.outlook_op, decision.key,
                           ", ".join(sorted(decision.outlook_fields)))
         responses = {}
+        creates = [decision for decision in outgoing if decision.outlook_op is Op.CREATE]
+        for decision in creates:
+            reconciler.prepare(decision)
+        if creates:
+            # The creates' transactionIds are durable before the POSTs leave: a run that dies after
+            # Outlook created the events retries with the same keys (Graph makes no second event)
+            # and relinks the events by them when a pull lists them first.
+            self._mcs_commit()
         if outgoing:
             try:
                 answers = client.batch([self._mcs_outlook_request(decision) for decision in outgoing])

@@ -19,3 +19,5 @@ from . import test_callback_hardening
 from . import test_outbound_consent
 from . import test_cron_fairness
 from . import test_sync_remote_images
+from . import test_sync_integrity
+from . import test_sync_chaos

@@ -3,7 +3,9 @@
 Outlook side driven through Graph as she would in Outlook, the sandbox's
 control API (mail log, faults, stats, delta eviction) and the runs."""
 
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
+from unittest.mock import patch
 
 import requests
 from outlook_sandbox import faults
@@ -12,6 +14,10 @@ from odoo import fields
 
 from ..models import microsoft_calendar_sync as sync_module
 from .common import OutlookCase
+
+
+class WorkerKilled(Exception):
+    """A cron worker dying in the middle of a run."""
 
 
 class SyncCase(OutlookCase):
@@ -33,6 +39,44 @@ class SyncCase(OutlookCase):
     def sync(self, **context):
         account = self.account.with_context(**context) if context else self.account
         return account._mcs_sync()
+
+    def run_killed(self, *patches, pull=True):
+        """A run that ``patches`` kill (they raise :class:`WorkerKilled`); True if it was killed.
+
+        Tests cannot commit, so the run's commit points become savepoints and the
+        kill rolls back to the last one: what the worker had not committed is lost,
+        what Outlook received stays, as when a worker dies."""
+        account_class = type(self.account)
+
+        def commit_point(account, relock=True):
+            account.env.flush_all()
+            account.env.cr.execute("SAVEPOINT mcs_commit_point")
+
+        with ExitStack() as stack:
+            stack.enter_context(patch.object(account_class, "_mcs_commit", commit_point))
+            for active in patches:
+                stack.enter_context(active)
+            try:
+                self.account._mcs_sync(pull=pull)
+            except WorkerKilled:
+                self.env.cr.execute("ROLLBACK TO SAVEPOINT mcs_commit_point")
+                self.env.cr.clear()  # the ORM's caches and pending writes die with the worker
+                return True
+        return False
+
+    def killed_at_call(self, method, number):
+        """A patch of the account's ``method`` that kills the run at its ``number``-th call."""
+        account_class = type(self.account)
+        original = getattr(account_class, method)
+        calls = []
+
+        def dying(account, *args, **kwargs):
+            calls.append(method)
+            if len(calls) >= number:
+                raise WorkerKilled()
+            return original(account, *args, **kwargs)
+
+        return patch.object(account_class, method, dying)
 
     # -- Outlook, as Alice uses it -----------------------------------------------
 

@@ -114,3 +114,26 @@ class TestOutboundConsent(SyncCase):
         self.push()
         self.assertEqual(self.binding(other).state, "synced")
         self.assertEqual(len(self.sent_mail()), 2)
+
+    def test_an_outlook_edit_made_while_held_is_kept_when_sent(self):
+        event = self.make_event("Offer review", partner_ids=[(4, self.alice.partner_id.id)])
+        self.push()
+        graph_id = self.binding(event).graph_id
+        self.as_bob("write", "calendar.event", [[event.id], {
+            "location": "Room 2", "partner_ids": [(4, self.outsider.id)]}])
+        self.push()
+        self.assertEqual(self.binding(event).state, "held")
+        # Alice renames it in Outlook meanwhile; the pull leaves the waiting event alone
+        self.outlook_update(graph_id, {"subject": "Offer review (v2)"})
+        self.sync()
+        self.assertEqual(self.binding(event).state, "held")
+        self.assertEqual(self.sent_mail(), [])
+
+        self.binding(event).with_user(self.alice).action_send_to_outlook()
+        self.sync()
+        stored = self.outlook_get(graph_id)
+        self.assertEqual(stored["subject"], "Offer review (v2)", "the organizer's Outlook edit was overwritten")
+        self.assertEqual(stored["location"]["displayName"], "Room 2")
+        self.assertIn(OUTSIDER, [a["emailAddress"]["address"] for a in stored["attendees"]])
+        self.assertEqual(event.name, "Offer review (v2)")
+        self.assertEqual(self.binding(event).state, "synced")

@@ -288,3 +288,32 @@ def test_outlook_keeps_the_organizer():
     assert decision.odoo_fields == {"organizer"} and decision.merged.organizer is None
     decision = only(synced().plan([], [outlook(BASE.replace(organizer=Person("Boss@Corp.com")), 5)]))
     assert decision.odoo_fields == {"organizer"} and decision.merged.organizer.email == "boss@corp.com"
+
+
+def test_a_prepared_create_keeps_its_transaction_id_and_relinks_the_orphan_by_it():
+    # The idempotency key is recorded before the POST; the run dies before the outcome is.
+    reconciler = Reconciler(InMemoryBindingStore())
+    create = only(reconciler.plan([odoo()], []))
+    assert create.outlook_op is Op.CREATE and create.transaction_id
+    prepared = reconciler.prepare(create)
+    assert (prepared.transaction_id, prepared.graph_id, prepared.base) == (create.transaction_id, None, BASE)
+    # the retry carries the same key
+    retry = only(reconciler.plan([odoo()], []))
+    assert retry.outlook_op is Op.CREATE
+    assert (retry.key, retry.transaction_id) == (create.key, create.transaction_id)
+    # a pull lists the orphan first: our reference is not on delta pages, its transactionId is
+    orphan = OutlookItem("G9", BASE.replace(odoo_ref=""), at(1), "ck9", "UID9", transaction_id=create.transaction_id)
+    relink = only(reconciler.plan([odoo()], [orphan]))
+    assert relink.relinked and relink.key == create.key and relink.graph_id == "G9"
+    assert relink.odoo_op is Op.NONE and relink.outlook_op in (Op.NONE, Op.UPDATE)
+    reconciler.commit(relink)
+    assert reconciler.store.by_graph_id("G9").transaction_id == "", "a confirmed create needs no key any more"
+    # an unrelated event with some other key is new
+    other = OutlookItem("G10", BASE.replace(odoo_ref="", subject="Other"), at(2), transaction_id="someone-else")
+    assert only(reconciler.plan([], [other])).odoo_op is Op.CREATE
+
+
+def test_prepare_ignores_everything_but_outlook_creates():
+    reconciler = synced()
+    decision = only(reconciler.plan([odoo(BASE.replace(subject="New"), 5)], []))
+    assert decision.outlook_op is Op.UPDATE and reconciler.prepare(decision) is None
