@@ -143,8 +143,9 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             account.activity_schedule(
                 activity_type_id=todo.id if todo else False, summary=self._mcs_approval_summary(),
-                note=self.env._("Open Outlook > Sync status, filter \"Waiting for approval\", read why each "
-                                "change waits and press \"Send to Outlook\" for those you accept."),
+                note=self.env._("Open Calendar, click the Outlook button, then \"changes by others wait for your "
+                                "approval\": read why each change waits and press \"Send to Outlook\" for those "
+                                "you accept."),
                 user_id=account.user_id.id)
 
     def _mcs_close_approval_activities(self):
