@@ -9,4 +9,7 @@ from . import res_users
 from . import microsoft_calendar_binding
 from . import calendar_event
 from . import microsoft_calendar_sync
+from . import sync_push
+from . import sync_pull
+from . import sync_apply
 from . import outbound_consent

@@ -1,5 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The sync run of one Outlook account: push the outbox, pull delta pages.
+"""The sync run of one Outlook account: the orchestrator.
+
+The crons and "Sync now" call :meth:`_mcs_sync`, which takes the account's
+row, pulls Outlook's changes (sync_pull.py), pushes the outbox (sync_push.py)
+and records how it went; both flows apply the core's decisions through
+sync_apply.py.
 
 Both directions go through the core's :class:`~outlook_sync.reconcile.Reconciler`
 over the account's bindings (:class:`BindingStoreAdapter`), in the order the
@@ -15,36 +20,29 @@ commit points are no-ops (tests cannot commit).
 A run holds the account row with ``SELECT ... FOR UPDATE SKIP LOCKED``: a
 second worker skips an account that is being synced, and a run that finds at a
 commit point that the user paused, disconnected or reconnected the account
-meanwhile stops there. Every run has a time
-budget (the core's ``Deadline``); what is left is done by the next run.
+meanwhile stops there. Every run has a time budget (the core's ``Deadline``);
+what is left is done by the next run.
 """
 
-import dataclasses
 import logging
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from outlook_sync.client import BatchRequest, DeltaPage, DeltaWindow, event_path
 from outlook_sync.errors import (
     AuthRequired,
     BudgetExhausted,
-    NotFound,
     OutlookSyncError,
     ReauthenticationRequired,
 )
-from outlook_sync.mapping import MappingError, event_from_graph, event_to_graph, graph_meta, is_removed
-from outlook_sync.reconcile import ConflictPolicy, OdooItem, Op, OutlookItem, Reconciler
+from outlook_sync.reconcile import ConflictPolicy
 from outlook_sync.retry import Deadline
 
 import odoo
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import plaintext2html
 
-from ..utils import event_mapping
-from .calendar_event import FROM_OUTLOOK
-from .microsoft_calendar_binding import OUTBOX_MARK, BindingStoreAdapter
+from .microsoft_calendar_binding import OUTBOX_MARK
 from .microsoft_calendar_config import DEFAULTS, PARAM
 
 _logger = logging.getLogger(__name__)
@@ -57,12 +55,6 @@ STOPPED_STATES = ("paused", "not_connected", "needs_reauth")
 RUN_BUDGET = 120.0
 #: (connect, read) seconds of each Graph request.
 CLIENT_TIMEOUT = (5.0, 30.0)
-#: Outbox rows planned, sent and committed together.
-PUSH_CHUNK = 200
-#: Delta page size asked of Graph.
-PAGE_SIZE = 100
-SKIP_UNREADABLE = "unreadable"
-SKIP_RECURRING = "recurring"
 
 
 class LockLost(Exception):
@@ -73,17 +65,6 @@ def _utc(moment):
     if moment is None:
         return datetime.now(timezone.utc)
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
-
-
-def _worth_applying(decision):
-    """Whether a decision changes anything: a side, the binding, or its pending mark."""
-    previous = decision.previous
-    if decision.has_side_effects or decision.forget or decision.relinked:
-        return True
-    if decision.merged is None:
-        return False  # a side was not reported and has no base: wait
-    return (previous is None or bool(previous.pending) or previous.base != decision.merged
-            or previous.change_key != decision.change_key or previous.graph_id != decision.graph_id)
 
 
 def _error_text(error):
@@ -337,21 +318,6 @@ class MicrosoftCalendarAccount(models.Model):
         account._mcs_commit(relock=False)
         return counts
 
-    def _mcs_enqueue_first_sync(self):
-        """First sync: the user's own events of the window that Outlook does not know yet join the outbox."""
-        settings = self._mcs_settings_values()
-        window = self._mcs_window(settings)
-        bound = self.env["microsoft.calendar.binding"].sudo().search(
-            [("account_id", "=", self.id), ("event_id", "!=", False)]).event_id
-        start = window.start.replace(tzinfo=None)
-        if self.first_sync_policy == "future":
-            start = fields.Datetime.now()
-        events = self.env["calendar.event"].sudo().search([
-            ("user_id", "=", self.user_id.id), ("stop", ">=", start),
-            ("start", "<=", window.end.replace(tzinfo=None)), ("id", "not in", bound.ids)])
-        # the user's own events, enqueued as the user's (whoever started the run)
-        events.with_user(self.user_id).sudo()._mcs_mark_pending()
-
     def _mcs_summary(self, counts):
         return self.env._(
             "%(sent)s sent, %(received)s received, %(conflicts)s conflicts, %(errors)s errors, %(skipped)s skipped",
@@ -363,478 +329,6 @@ class MicrosoftCalendarAccount(models.Model):
             return self.env._("%(count)s events could not be synchronized; see the sync status list.",
                               count=counts["errors"])
         return False
-
-    # ------------------------------------------------------------------ Odoo side
-
-    def _mcs_odoo_items(self, store, records, organizer_only=False):
-        """The current Odoo side of ``records``: (items, deleted refs).
-
-        An event that is deleted, archived or recurring now counts as gone
-        from Odoo (recurring ones are also marked skipped)."""
-        items, deleted = [], []
-        events = self.env["calendar.event"].sudo().with_context(active_test=False).browse(
-            [record.event_id.id for record in records if record.event_id])
-        events.fetch(["active", "recurrency", "recurrence_id", "write_date", "user_id"])
-        for record in records:
-            if not record.odoo_ref:
-                continue
-            event = record.event_id.with_context(active_test=False)
-            if event.exists() and event.active and not event._mcs_is_recurring() and (
-                    not organizer_only or event.user_id == self.user_id):
-                store.event_ids[record.odoo_ref] = event.id
-                binding = store.get(record.key)
-                base = binding.base if binding else None
-                core = event_mapping.odoo_event_to_core(event, base=base)
-                if base is not None and not event.event_tz:
-                    # Odoo keeps no zone on a single event (it shows the organizer's): the zone
-                    # Outlook planned it in stays as agreed, times are absolute anyway.
-                    core = core.replace(time_zone=base.time_zone)
-                if base is not None and base.attendees and not base.odoo_url:
-                    # A meeting that came from Outlook: adding the back-link to its body would make
-                    # Outlook e-mail every attendee an update. It carries our reference only (an
-                    # extended property: no e-mail).
-                    core = core.replace(odoo_url="", odoo_record_url="", odoo_record_name="")
-                items.append(OdooItem(record.odoo_ref, core, _utc(event.write_date)))
-            else:
-                deleted.append(record.odoo_ref)
-        return items, deleted
-
-    # ------------------------------------------------------------------ push
-
-    def _mcs_push(self, client, counts):
-        settings = self._mcs_settings_values()
-        store = BindingStoreAdapter(self, include_pending=False)
-        reconciler = Reconciler(store, settings["policy"])
-        due = store.due()
-        for first in range(0, len(due), PUSH_CHUNK):
-            chunk = due[first:first + PUSH_CHUNK]
-            odoo_items, odoo_deleted = self._mcs_odoo_items(store, chunk, organizer_only=True)
-            store.include_pending = True
-            store.offer = {record.key for record in chunk}
-            decisions = reconciler.plan(odoo_items, (), odoo_deleted=odoo_deleted)
-            store.include_pending = False
-            self._mcs_apply(client, reconciler, store, decisions, counts, settings)
-            self._mcs_commit()
-
-    # ------------------------------------------------------------------ pull
-
-    def _mcs_window(self, settings):
-        now = datetime.now(timezone.utc).replace(microsecond=0)
-        return DeltaWindow(now - timedelta(days=settings["days_back"]), now + timedelta(days=settings["days_forward"]))
-
-    def _mcs_pull(self, client, counts):
-        settings = self._mcs_settings_values()
-        store = BindingStoreAdapter(self, include_pending=False)
-        reconciler = Reconciler(store, settings["policy"])
-        window = self._mcs_window(settings)
-        # Deletions Outlook reported earlier that could not be checked: ask again first.
-        self._mcs_recheck_deletions(client, reconciler, store, counts, settings)
-        fresh_started = False
-        for page in client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE):
-            if page.fresh_round and not fresh_started:
-                # A full round (first sync, or the delta token was lost): it lists every event
-                # of the window and reports no deletions. Every bound event is marked unseen,
-                # durably with this page, so a round interrupted between pages still knows at
-                # its end which bound events it never listed.
-                fresh_started = True
-                self.write({"delta_window_start": window.start.replace(tzinfo=None),
-                            "delta_window_end": window.end.replace(tzinfo=None)})
-                bound = self.env["microsoft.calendar.binding"].browse(
-                    [record.id for record in store.records.values()
-                     if record.graph_id and record.state != "skipped" and not record.delta_unseen])
-                bound.write({"delta_unseen": True})
-            self._mcs_apply_page(client, reconciler, store, page, counts, settings)
-            if page.delta_link:
-                self._mcs_settle_unseen(client, reconciler, store, counts, settings)
-            self.delta_link = page.resume_link
-            counts["pages"] += 1
-            self._mcs_commit()
-
-    def _mcs_in_window(self, base):
-        """Whether an event known as ``base`` lies in the window of the current delta round."""
-        start, end = self.delta_window_start, self.delta_window_end
-        if base is None or not start or not end:
-            return True
-        if base.all_day:
-            first = datetime.combine(base.start, datetime.min.time())
-            last = datetime.combine(base.end + timedelta(days=1), datetime.min.time())
-        else:
-            first = base.start.astimezone(timezone.utc).replace(tzinfo=None)
-            last = base.end.astimezone(timezone.utc).replace(tzinfo=None)
-        return last > start and first < end
-
-    def _mcs_settle_unseen(self, client, reconciler, store, counts, settings):
-        """The end of a round: bound events a full round never listed are deleted or out of the window.
-
-        Checked one by one (a GET each, in $batch), never assumed: the same rules as an @removed."""
-        unseen = [record for record in store.records.values() if record.delta_unseen]
-        if not unseen:
-            return
-        self.env["microsoft.calendar.binding"].browse([record.id for record in unseen]).write(
-            {"delta_unseen": False})
-        suspects = []
-        for record in unseen:
-            binding = store.get(record.key)
-            if binding is None or not binding.graph_id:
-                continue
-            if not self._mcs_in_window(binding.base):
-                counts["left_window"] += 1  # listed by no round of this window: nothing to tell
-                continue
-            suspects.append(binding.graph_id)
-        if suspects:
-            counts["unseen"] += len(suspects)
-            self._mcs_settle_removed(client, reconciler, store, suspects, counts, settings)
-
-    def _mcs_recheck_deletions(self, client, reconciler, store, counts, settings):
-        graph_ids = [record.graph_id for record in store.records.values()
-                     if record.deletion_check and record.graph_id and record.state != "skipped"]
-        if graph_ids:
-            self._mcs_settle_removed(client, reconciler, store, graph_ids, counts, settings)
-
-    def _mcs_settle_removed(self, client, reconciler, store, graph_ids, counts, settings):
-        """Events Outlook may have deleted: ask Outlook (one $batch of GETs) and apply the answers."""
-        deleted, moved = self._mcs_check_removed(client, store, graph_ids, counts)
-        if moved:
-            self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts, settings)
-        if deleted:
-            self._mcs_apply_outlook(client, reconciler, store, [], deleted, counts, settings)
-
-    def _mcs_check_removed(self, client, store, graph_ids, counts):
-        """(deleted ids, event bodies) of ``graph_ids``; an event Outlook gave no clear answer about
-        becomes a visible binding error, asked again by every later run until it is decided."""
-        answers = client.batch([BatchRequest("GET", event_path(graph_id)) for graph_id in graph_ids])
-        deleted, moved, decided = [], [], []
-        for graph_id, answer in zip(graph_ids, answers):
-            record = store.record_by_graph_id(graph_id)
-            if answer.status == 404:
-                deleted.append(graph_id)
-            elif answer.ok and isinstance(answer.body, dict):
-                moved.append(answer.body)
-            else:
-                error = answer.error
-                message = self.env._(
-                    "Outlook reported this event removed, but asking Outlook whether it was deleted "
-                    "failed (%(error)s); it is asked again at the next synchronization.",
-                    error=_error_text(error) if error else f"HTTP {answer.status}")
-                _logger.warning("Outlook event %s of account %s: could not tell a deletion from a move: %s",
-                                graph_id, self.id, message)
-                counts["errors"] += 1
-                if record is not None:
-                    record.write({"deletion_check": True, "state": "error", "last_error": message,
-                                  "attempts": record.attempts + 1, "next_retry": False})
-                    store._index(record)
-                continue
-            if record is not None and record.deletion_check:
-                decided.append(record.id)
-        if decided:
-            self.env["microsoft.calendar.binding"].browse(decided).write({"deletion_check": False})
-        return deleted, moved
-
-    def _mcs_apply_page(self, client, reconciler, store, page, counts, settings):
-        outlook_items, outlook_deleted, suspects = [], [], []
-        raws = list(page.items)
-        listed = []
-        unconfirmed = any(record.transaction_id and not record.graph_id for record in store.records.values())
-        unread = []  # indexes of new events whose transactionId the page did not say
-        for raw in raws:
-            if not isinstance(raw, dict) or not raw.get("id"):
-                counts["skipped"] += 1
-                continue
-            record = store.record_by_graph_id(raw["id"])
-            if record is not None and record.delta_unseen:
-                listed.append(record.id)
-            if record is not None and record.state == "held":
-                # Its Odoo side waits for the organizer; when it goes out, If-Match finds
-                # this Outlook change and the three-way merge keeps it.
-                counts["held"] += 1
-                continue
-            if is_removed(raw):
-                if record is None or record.state == "skipped":
-                    if record is not None:
-                        store.delete(record.key)
-                    continue
-                base = store.get(record.key).base
-                if not self._mcs_in_window(base):
-                    counts["left_window"] += 1  # the window slid past it: not a deletion
-                    continue
-                suspects.append(raw["id"])  # deleted, or moved out of the window?
-                continue
-            meta = graph_meta(raw)
-            if meta.type != "singleInstance" or raw.get("recurrence"):
-                if record is None or record.state == "skipped":
-                    store.skip(reason=SKIP_RECURRING, graph_id=meta.id)
-                    counts["skipped"] += 1
-                continue
-            if meta.is_cancelled:
-                if record is not None and record.state != "skipped":
-                    outlook_deleted.append(meta.id)
-                continue
-            try:
-                event, warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
-            except (MappingError, ValueError) as error:
-                _logger.warning("Outlook event %s of account %s cannot be read, skipped: %s (request-id %s)",
-                                meta.id, self.id, error, getattr(client, "last_request_id", None) or "?")
-                store.skip(reason=SKIP_UNREADABLE, graph_id=meta.id, error=str(error))
-                counts["skipped"] += 1
-                continue
-            if warnings:
-                _logger.info("Outlook event %s: %s", meta.id, "; ".join(warnings))
-            if self.delta_window_start and not self._mcs_in_window(event):
-                counts["left_window"] += 1  # fetched after a move out of the window
-                if record is None:
-                    continue
-            # Graph returns the transactionId of events created with one, on delta pages too
-            # (event.md: "only returned in a response payload if an app has set it"; the
-            # event-delta.md response sample lists it, microsoftgraph/microsoft-graph-docs-contrib#294).
-            transaction_id = raw.get("transactionId") or ""
-            known = record
-            if known is None and transaction_id:
-                known = store.record_by_transaction_id(transaction_id)  # our create, its answer lost
-                if known is not None and known.graph_id:
-                    known = None
-            if "singleValueExtendedProperties" not in raw and known is not None and known.base:
-                # Delta rounds cannot $expand extended properties: our reference is as we stamped it.
-                event = event.replace(odoo_ref=store.get(known.key).base.odoo_ref) \
-                    if known.state != "skipped" else event
-            if record is not None and record.state == "skipped":
-                store.delete(record.key)  # readable again / no longer recurring
-            if record is None and unconfirmed and "transactionId" not in raw and not event.odoo_ref:
-                unread.append(len(outlook_items))
-            outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
-                                             meta.ical_uid, transaction_id))
-        if unread:
-            self._mcs_read_transaction_ids(client, store, outlook_items, unread)
-        if listed:
-            self.env["microsoft.calendar.binding"].browse(listed).write({"delta_unseen": False})
-        if suspects:
-            # @removed is sent for deletions and for events moved out of the window alike:
-            # ask Outlook (one $batch of GETs) which it is. A moved event is applied as changed.
-            deleted, moved = self._mcs_check_removed(client, store, suspects, counts)
-            outlook_deleted.extend(deleted)
-            if moved:
-                self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts,
-                                     settings)
-        self._mcs_apply_outlook(client, reconciler, store, outlook_items, outlook_deleted, counts, settings)
-
-    def _mcs_read_transaction_ids(self, client, store, outlook_items, unread):
-        """Creates of ours whose answer was lost wait for their event (by transactionId): should a
-        delta page leave the property out, the new events it lists are asked for it (a $batch of
-        GETs with $select=transactionId), only while such creates are waiting."""
-        answers = client.batch([BatchRequest("GET", event_path(outlook_items[index].graph_id)
-                                             + "?$select=transactionId") for index in unread])
-        for index, answer in zip(unread, answers):
-            body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
-            record = store.record_by_transaction_id(body.get("transactionId") or "")
-            if record is None or record.graph_id:
-                continue
-            item = outlook_items[index]
-            base = store.get(record.key).base if store.get(record.key) else None
-            event = item.event.replace(odoo_ref=base.odoo_ref) if base is not None else item.event
-            outlook_items[index] = dataclasses.replace(item, event=event, transaction_id=body["transactionId"])
-
-    def _mcs_apply_outlook(self, client, reconciler, store, outlook_items, outlook_deleted, counts, settings):
-        """Reconcile Outlook's changes and deletions with the Odoo side of the events they name."""
-        if not outlook_items and not outlook_deleted:
-            return
-        # The Odoo side of every event the page names: by binding, else by our reference.
-        records, seen = [], set()
-        extra_items = []
-        for item in outlook_items:
-            record = store.record_by_graph_id(item.graph_id) or (
-                store.record_by_odoo_ref(item.event.odoo_ref) if item.event.odoo_ref else None) or (
-                store.record_by_transaction_id(item.transaction_id) if item.transaction_id else None)
-            if record is not None:
-                if record.key not in seen:
-                    seen.add(record.key)
-                    records.append(record)
-            elif item.event.odoo_ref:
-                # Our create reached Outlook but its binding was never saved: relink.
-                event = event_mapping.parse_odoo_ref(self.env, item.event.odoo_ref)
-                if event and event.active and not event._mcs_is_recurring():
-                    store.event_ids[item.event.odoo_ref] = event.id
-                    extra_items.append(OdooItem(item.event.odoo_ref, event_mapping.odoo_event_to_core(event),
-                                                _utc(event.write_date)))
-        for graph_id in outlook_deleted:
-            record = store.record_by_graph_id(graph_id)
-            if record is not None and record.key not in seen:
-                seen.add(record.key)
-                records.append(record)
-        odoo_items, odoo_deleted = self._mcs_odoo_items(store, records)
-        decisions = reconciler.plan(odoo_items + extra_items, outlook_items, odoo_deleted=odoo_deleted,
-                                    outlook_deleted=outlook_deleted)
-        counts["received"] += len(outlook_items) + len(outlook_deleted)
-        self._mcs_apply(client, reconciler, store, decisions, counts, settings)
-
-    # ------------------------------------------------------------------ applying decisions
-
-    def _mcs_outlook_request(self, decision):
-        if decision.outlook_op is Op.CREATE:
-            body = event_to_graph(decision.merged, transaction_id=decision.transaction_id)
-            return BatchRequest("POST", "/me/events", body, idempotent=True)
-        # Writes only the version we decided from: an event's ETag is W/"<changeKey>" (its
-        # @odata.etag, user-post-events.md sample), and a precondition that no longer holds
-        # answers 412 (concepts/errors.md), which re-reads the event and decides again
-        # (_mcs_followups), so an Outlook edit made since our pull is never overwritten.
-        if_match = {"If-Match": f'W/"{decision.change_key}"'} if decision.change_key else {}
-        if decision.outlook_op is Op.UPDATE:
-            body = event_to_graph(decision.merged, decision.outlook_fields)
-            return BatchRequest("PATCH", event_path(decision.graph_id), body, headers=if_match)
-        base = decision.previous.base if decision.previous else None
-        if base is not None and base.attendees:
-            # A meeting: cancel it, so Outlook tells the attendees.
-            return BatchRequest("POST", event_path(decision.graph_id) + "/cancel", {"comment": ""}, idempotent=True)
-        return BatchRequest("DELETE", event_path(decision.graph_id), headers=if_match)
-
-    def _mcs_apply(self, client, reconciler, store, decisions, counts, settings, *, depth=0):
-        """Apply ``decisions``: Outlook in $batch requests, then Odoo in bulk, then the bindings."""
-        decisions = [decision for decision in decisions if _worth_applying(decision)]
-        outgoing = [decision for decision in decisions if decision.outlook_op is not Op.NONE]
-        for decision in outgoing:
-            _logger.debug("Outlook %s of binding %s: %s", decision.outlook_op, decision.key,
-                          ", ".join(sorted(decision.outlook_fields)))
-        responses = {}
-        creates = [decision for decision in outgoing if decision.outlook_op is Op.CREATE]
-        for decision in creates:
-            reconciler.prepare(decision)
-        if creates:
-            # The creates' transactionIds are durable before the POSTs leave: a run that dies after
-            # Outlook created the events retries with the same keys (Graph makes no second event)
-            # and relinks the events by them when a pull lists them first.
-            self._mcs_commit()
-        if outgoing:
-            try:
-                answers = client.batch([self._mcs_outlook_request(decision) for decision in outgoing])
-            except OutlookSyncError as failure:
-                answers = getattr(failure, "partial_results", None) or []
-                known = {decision.key: answer for decision, answer in zip(outgoing, answers) if answer is not None}
-                # What Outlook answered is applied; the rest stays pending for the next run.
-                self._mcs_settle(reconciler, store, decisions, known, counts, settings, client, depth,
-                                 unanswered_error=_error_text(failure))
-                raise
-            responses = dict(zip((decision.key for decision in outgoing), answers))
-        self._mcs_settle(reconciler, store, decisions, responses, counts, settings, client, depth)
-
-    def _mcs_settle(self, reconciler, store, decisions, responses, counts, settings, client, depth,
-                    unanswered_error=None):
-        user = self.user_id
-        Event_ = self.env["calendar.event"].sudo().with_context(
-            **event_mapping.QUIET_CONTEXT,
-            **{FROM_OUTLOOK: True, "mail_create_nosubscribe": True,
-               "mail_create_nolog": True, "mail_notrack": True, "tracking_disable": True,
-               "active_test": False})
-        followups = []  # (decision, reason)
-        ready = []  # (decision, response)
-        for decision in decisions:
-            response = responses.get(decision.key)
-            if decision.outlook_op is not Op.NONE and response is None:
-                if unanswered_error:
-                    reconciler.fail(decision, unanswered_error)
-                    counts["pending"] += 1
-                continue
-            if response is not None and not response.ok:
-                status = response.status
-                if status == 404 and decision.outlook_op is Op.DELETE:
-                    ready.append((decision, None))  # already gone: what we wanted
-                elif status == 404 and decision.outlook_op is Op.UPDATE and depth < 2:
-                    followups.append((decision, "gone"))
-                elif status == 412 and depth < 2:
-                    followups.append((decision, "changed"))
-                else:
-                    error = response.error
-                    message = _error_text(error) if error else f"HTTP {status}"
-                    binding = reconciler.fail(decision, message)
-                    _logger.info("Outlook %s of binding %s failed: %s", decision.outlook_op, decision.key, message)
-                    counts["errors" if binding.attempts >= 5 else "pending"] += 1
-                continue
-            ready.append((decision, response))
-
-        # Odoo side in bulk: one create for every new event, then updates, then deletions.
-        creates = [(decision, response) for decision, response in ready if decision.odoo_op is Op.CREATE]
-        created = Event_.browse()
-        if creates:
-            vals_list = [event_mapping.core_to_odoo_values(Event_.env, decision.merged, user=user)
-                         for decision, _response in creates]
-            created = Event_.create(vals_list)
-        created_by_key = dict(zip((decision.key for decision, _response in creates), created))
-        for decision, response in ready:
-            event = created_by_key.get(decision.key)
-            odoo_ref = decision.odoo_ref
-            if event is not None:
-                odoo_ref = event_mapping.odoo_ref(event)
-                counts["odoo_created"] += 1
-            elif decision.odoo_op is Op.UPDATE:
-                event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref).with_env(Event_.env)
-                if event:
-                    vals = event_mapping.core_to_odoo_values(Event_.env, decision.merged, user=user,
-                                                       fields=decision.odoo_fields, record=event)
-                    if vals:
-                        event_mapping.write_odoo_values(event, vals)
-            elif decision.odoo_op is Op.DELETE:
-                event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref)
-                if event:
-                    event = event.with_env(Event_.env)
-                    if settings["hard_delete"]:
-                        event.unlink()
-                    else:
-                        event.active = False  # archived: recoverable
-                    counts["odoo_deleted"] += 1
-            if odoo_ref and event:
-                store.event_ids[odoo_ref] = event.id
-            body = response.body if response is not None and isinstance(response.body, dict) else {}
-            binding = reconciler.commit(decision, odoo_ref=odoo_ref,
-                                        graph_id=body.get("id") if decision.outlook_op is Op.CREATE else None,
-                                        change_key=body.get("changeKey"))
-            if binding is not None and decision.odoo_op is Op.CREATE and event.user_id == self.user_id:
-                # Outlook does not carry our reference and back-link yet: the next push stamps them.
-                store.record(binding.key).write({"pending": OUTBOX_MARK, "state": "pending"})
-            if decision.outlook_op is not Op.NONE:
-                counts["sent"] += 1
-            if decision.conflicts:
-                counts["conflicts"] += len(decision.conflicts)
-                self._mcs_record_conflicts(decision, event or event_mapping.parse_odoo_ref(self.env, odoo_ref or ""))
-            counts["synced"] += 1
-        if followups:
-            self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)
-
-    def _mcs_followups(self, client, reconciler, store, followups, counts, settings, depth):
-        """404 on update: deleted in Outlook meanwhile; 412: changed meanwhile (re-fetch, re-merge)."""
-        records = [store.record(decision.key) for decision, _reason in followups]
-        odoo_items, odoo_deleted = self._mcs_odoo_items(store, [r for r in records if r])
-        outlook_items, outlook_deleted = [], []
-        for decision, reason in followups:
-            if reason == "changed":
-                try:
-                    raw = client.get_event(decision.graph_id)
-                except NotFound:
-                    outlook_deleted.append(decision.graph_id)
-                    continue
-                meta = graph_meta(raw)
-                event, _warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
-                previous = reconciler.store.get(decision.key)
-                if "singleValueExtendedProperties" not in raw and previous and previous.base:
-                    event = event.replace(odoo_ref=previous.base.odoo_ref)
-                outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
-                                                 meta.ical_uid))
-            else:
-                outlook_deleted.append(decision.graph_id)
-        decisions = reconciler.plan(odoo_items, outlook_items, odoo_deleted=odoo_deleted,
-                                    outlook_deleted=outlook_deleted)
-        self._mcs_apply(client, reconciler, store, decisions, counts, settings, depth=depth + 1)
-
-    def _mcs_record_conflicts(self, decision, event):
-        """A chatter note on the event: which fields both sides changed and who won."""
-        if not event:
-            return
-        lines = []
-        for conflict in decision.conflicts:
-            lines.append(self.env._(
-                "%(fields)s changed in Odoo and in Outlook; kept the %(winner)s version "
-                "(Odoo: %(odoo)s / Outlook: %(outlook)s).",
-                fields=", ".join(conflict.fields), winner=conflict.winner,
-                odoo=", ".join(map(str, conflict.odoo))[:200], outlook=", ".join(map(str, conflict.outlook))[:200]))
-        event.sudo().with_context(**{FROM_OUTLOOK: True, "mail_notrack": True}).message_post(
-            body=plaintext2html("\n".join(lines)), subtype_xmlid="mail.mt_note",
-            message_type="comment")
 
 
 class ResUsers(models.Model):

@@ -13,6 +13,7 @@ from outlook_sandbox import faults
 from odoo import fields
 
 from ..models import microsoft_calendar_sync as sync_module
+from ..models import sync_apply, sync_pull, sync_push
 from .common import OutlookCase
 
 
@@ -151,7 +152,10 @@ class SyncCase(OutlookCase):
 
     @staticmethod
     def patch_module(name, value):
-        return _Patch(sync_module, name, value)
+        """Patch ``name`` in the sync run's module that defines it (the orchestrator or a flow)."""
+        module = next(module for module in (sync_module, sync_pull, sync_push, sync_apply)
+                      if hasattr(module, name) and name in vars(module))
+        return _Patch(module, name, value)
 
 
 class _Patch:

@@ -1,0 +1,206 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Applying the core's decisions on both sides: Outlook first, in ``$batch``
+requests, then Odoo together with the binding in the same transaction; a 412
+re-reads the event and decides again; conflicts are noted on the event.
+"""
+
+import logging
+
+from outlook_sync.client import BatchRequest, event_path
+from outlook_sync.errors import NotFound, OutlookSyncError
+from outlook_sync.mapping import event_from_graph, event_to_graph, graph_meta
+from outlook_sync.reconcile import Op, OutlookItem
+
+from odoo import models
+from odoo.tools import plaintext2html
+
+from ..utils import event_mapping
+from .calendar_event import FROM_OUTLOOK
+from .microsoft_calendar_binding import OUTBOX_MARK
+from .microsoft_calendar_sync import _error_text, _utc
+
+_logger = logging.getLogger(__name__)
+
+
+def _worth_applying(decision):
+    """Whether a decision changes anything: a side, the binding, or its pending mark."""
+    previous = decision.previous
+    if decision.has_side_effects or decision.forget or decision.relinked:
+        return True
+    if decision.merged is None:
+        return False  # a side was not reported and has no base: wait
+    return (previous is None or bool(previous.pending) or previous.base != decision.merged
+            or previous.change_key != decision.change_key or previous.graph_id != decision.graph_id)
+
+
+class MicrosoftCalendarAccount(models.Model):
+    _inherit = "microsoft.calendar.account"
+
+    def _mcs_outlook_request(self, decision):
+        if decision.outlook_op is Op.CREATE:
+            body = event_to_graph(decision.merged, transaction_id=decision.transaction_id)
+            return BatchRequest("POST", "/me/events", body, idempotent=True)
+        # Writes only the version we decided from: an event's ETag is W/"<changeKey>" (its
+        # @odata.etag, user-post-events.md sample), and a precondition that no longer holds
+        # answers 412 (concepts/errors.md), which re-reads the event and decides again
+        # (_mcs_followups), so an Outlook edit made since our pull is never overwritten.
+        if_match = {"If-Match": f'W/"{decision.change_key}"'} if decision.change_key else {}
+        if decision.outlook_op is Op.UPDATE:
+            body = event_to_graph(decision.merged, decision.outlook_fields)
+            return BatchRequest("PATCH", event_path(decision.graph_id), body, headers=if_match)
+        base = decision.previous.base if decision.previous else None
+        if base is not None and base.attendees:
+            # A meeting: cancel it, so Outlook tells the attendees.
+            return BatchRequest("POST", event_path(decision.graph_id) + "/cancel", {"comment": ""}, idempotent=True)
+        return BatchRequest("DELETE", event_path(decision.graph_id), headers=if_match)
+
+    def _mcs_apply(self, client, reconciler, store, decisions, counts, settings, *, depth=0):
+        """Apply ``decisions``: Outlook in $batch requests, then Odoo in bulk, then the bindings."""
+        decisions = [decision for decision in decisions if _worth_applying(decision)]
+        outgoing = [decision for decision in decisions if decision.outlook_op is not Op.NONE]
+        for decision in outgoing:
+            _logger.debug("Outlook %s of binding %s: %s", decision.outlook_op, decision.key,
+                          ", ".join(sorted(decision.outlook_fields)))
+        responses = {}
+        creates = [decision for decision in outgoing if decision.outlook_op is Op.CREATE]
+        for decision in creates:
+            reconciler.prepare(decision)
+        if creates:
+            # The creates' transactionIds are durable before the POSTs leave: a run that dies after
+            # Outlook created the events retries with the same keys (Graph makes no second event)
+            # and relinks the events by them when a pull lists them first.
+            self._mcs_commit()
+        if outgoing:
+            try:
+                answers = client.batch([self._mcs_outlook_request(decision) for decision in outgoing])
+            except OutlookSyncError as failure:
+                answers = getattr(failure, "partial_results", None) or []
+                known = {decision.key: answer for decision, answer in zip(outgoing, answers) if answer is not None}
+                # What Outlook answered is applied; the rest stays pending for the next run.
+                self._mcs_settle(reconciler, store, decisions, known, counts, settings, client, depth,
+                                 unanswered_error=_error_text(failure))
+                raise
+            responses = dict(zip((decision.key for decision in outgoing), answers))
+        self._mcs_settle(reconciler, store, decisions, responses, counts, settings, client, depth)
+
+    def _mcs_settle(self, reconciler, store, decisions, responses, counts, settings, client, depth,
+                    unanswered_error=None):
+        user = self.user_id
+        Event_ = self.env["calendar.event"].sudo().with_context(
+            **event_mapping.QUIET_CONTEXT,
+            **{FROM_OUTLOOK: True, "mail_create_nosubscribe": True,
+               "mail_create_nolog": True, "mail_notrack": True, "tracking_disable": True,
+               "active_test": False})
+        followups = []  # (decision, reason)
+        ready = []  # (decision, response)
+        for decision in decisions:
+            response = responses.get(decision.key)
+            if decision.outlook_op is not Op.NONE and response is None:
+                if unanswered_error:
+                    reconciler.fail(decision, unanswered_error)
+                    counts["pending"] += 1
+                continue
+            if response is not None and not response.ok:
+                status = response.status
+                if status == 404 and decision.outlook_op is Op.DELETE:
+                    ready.append((decision, None))  # already gone: what we wanted
+                elif status == 404 and decision.outlook_op is Op.UPDATE and depth < 2:
+                    followups.append((decision, "gone"))
+                elif status == 412 and depth < 2:
+                    followups.append((decision, "changed"))
+                else:
+                    error = response.error
+                    message = _error_text(error) if error else f"HTTP {status}"
+                    binding = reconciler.fail(decision, message)
+                    _logger.info("Outlook %s of binding %s failed: %s", decision.outlook_op, decision.key, message)
+                    counts["errors" if binding.attempts >= 5 else "pending"] += 1
+                continue
+            ready.append((decision, response))
+
+        # Odoo side in bulk: one create for every new event, then updates, then deletions.
+        creates = [(decision, response) for decision, response in ready if decision.odoo_op is Op.CREATE]
+        created = Event_.browse()
+        if creates:
+            vals_list = [event_mapping.core_to_odoo_values(Event_.env, decision.merged, user=user)
+                         for decision, _response in creates]
+            created = Event_.create(vals_list)
+        created_by_key = dict(zip((decision.key for decision, _response in creates), created))
+        for decision, response in ready:
+            event = created_by_key.get(decision.key)
+            odoo_ref = decision.odoo_ref
+            if event is not None:
+                odoo_ref = event_mapping.odoo_ref(event)
+                counts["odoo_created"] += 1
+            elif decision.odoo_op is Op.UPDATE:
+                event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref).with_env(Event_.env)
+                if event:
+                    vals = event_mapping.core_to_odoo_values(Event_.env, decision.merged, user=user,
+                                                       fields=decision.odoo_fields, record=event)
+                    if vals:
+                        event_mapping.write_odoo_values(event, vals)
+            elif decision.odoo_op is Op.DELETE:
+                event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref)
+                if event:
+                    event = event.with_env(Event_.env)
+                    if settings["hard_delete"]:
+                        event.unlink()
+                    else:
+                        event.active = False  # archived: recoverable
+                    counts["odoo_deleted"] += 1
+            if odoo_ref and event:
+                store.event_ids[odoo_ref] = event.id
+            body = response.body if response is not None and isinstance(response.body, dict) else {}
+            binding = reconciler.commit(decision, odoo_ref=odoo_ref,
+                                        graph_id=body.get("id") if decision.outlook_op is Op.CREATE else None,
+                                        change_key=body.get("changeKey"))
+            if binding is not None and decision.odoo_op is Op.CREATE and event.user_id == self.user_id:
+                # Outlook does not carry our reference and back-link yet: the next push stamps them.
+                store.record(binding.key).write({"pending": OUTBOX_MARK, "state": "pending"})
+            if decision.outlook_op is not Op.NONE:
+                counts["sent"] += 1
+            if decision.conflicts:
+                counts["conflicts"] += len(decision.conflicts)
+                self._mcs_record_conflicts(decision, event or event_mapping.parse_odoo_ref(self.env, odoo_ref or ""))
+            counts["synced"] += 1
+        if followups:
+            self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)
+
+    def _mcs_followups(self, client, reconciler, store, followups, counts, settings, depth):
+        """404 on update: deleted in Outlook meanwhile; 412: changed meanwhile (re-fetch, re-merge)."""
+        records = [store.record(decision.key) for decision, _reason in followups]
+        odoo_items, odoo_deleted = self._mcs_odoo_items(store, [r for r in records if r])
+        outlook_items, outlook_deleted = [], []
+        for decision, reason in followups:
+            if reason == "changed":
+                try:
+                    raw = client.get_event(decision.graph_id)
+                except NotFound:
+                    outlook_deleted.append(decision.graph_id)
+                    continue
+                meta = graph_meta(raw)
+                event, _warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
+                previous = reconciler.store.get(decision.key)
+                if "singleValueExtendedProperties" not in raw and previous and previous.base:
+                    event = event.replace(odoo_ref=previous.base.odoo_ref)
+                outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
+                                                 meta.ical_uid))
+            else:
+                outlook_deleted.append(decision.graph_id)
+        decisions = reconciler.plan(odoo_items, outlook_items, odoo_deleted=odoo_deleted,
+                                    outlook_deleted=outlook_deleted)
+        self._mcs_apply(client, reconciler, store, decisions, counts, settings, depth=depth + 1)
+
+    def _mcs_record_conflicts(self, decision, event):
+        """A chatter note on the event: which fields both sides changed and who won."""
+        if not event:
+            return
+        lines = []
+        for conflict in decision.conflicts:
+            lines.append(self.env._(
+                "%(fields)s changed in Odoo and in Outlook; kept the %(winner)s version "
+                "(Odoo: %(odoo)s / Outlook: %(outlook)s).",
+                fields=", ".join(conflict.fields), winner=conflict.winner,
+                odoo=", ".join(map(str, conflict.odoo))[:200], outlook=", ".join(map(str, conflict.outlook))[:200]))
+        event.sudo().with_context(**{FROM_OUTLOOK: True, "mail_notrack": True}).message_post(
+            body=plaintext2html("\n".join(lines)), subtype_xmlid="mail.mt_note",
+            message_type="comment")

@@ -1,0 +1,281 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Outlook -> Odoo: delta rounds over the sync window of one account.
+
+Each delta page is read into the core's items (unreadable and recurring
+payloads are skipped and shown), ``@removed`` entries are checked with a GET
+(a deletion, or a move out of the window?), a fresh round (first sync, 410,
+evicted token) settles the bound events it never listed, and the decisions are
+applied (sync_apply.py) with a commit point after each page and its resume link.
+"""
+
+import dataclasses
+import logging
+from datetime import datetime, timedelta, timezone
+
+from outlook_sync.client import BatchRequest, DeltaPage, DeltaWindow, event_path
+from outlook_sync.mapping import MappingError, event_from_graph, graph_meta, is_removed
+from outlook_sync.reconcile import OdooItem, OutlookItem, Reconciler
+
+from odoo import models
+
+from ..utils import event_mapping
+from .microsoft_calendar_binding import BindingStoreAdapter
+from .calendar_event import SKIP_RECURRING
+from .microsoft_calendar_sync import _error_text, _utc
+
+_logger = logging.getLogger(__name__)
+
+#: Delta page size asked of Graph.
+PAGE_SIZE = 100
+SKIP_UNREADABLE = "unreadable"
+
+
+class MicrosoftCalendarAccount(models.Model):
+    _inherit = "microsoft.calendar.account"
+
+    def _mcs_window(self, settings):
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        return DeltaWindow(now - timedelta(days=settings["days_back"]), now + timedelta(days=settings["days_forward"]))
+
+    def _mcs_pull(self, client, counts):
+        settings = self._mcs_settings_values()
+        store = BindingStoreAdapter(self, include_pending=False)
+        reconciler = Reconciler(store, settings["policy"])
+        window = self._mcs_window(settings)
+        # Deletions Outlook reported earlier that could not be checked: ask again first.
+        self._mcs_recheck_deletions(client, reconciler, store, counts, settings)
+        fresh_started = False
+        for page in client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE):
+            if page.fresh_round and not fresh_started:
+                # A full round (first sync, or the delta token was lost): it lists every event
+                # of the window and reports no deletions. Every bound event is marked unseen,
+                # durably with this page, so a round interrupted between pages still knows at
+                # its end which bound events it never listed.
+                fresh_started = True
+                self.write({"delta_window_start": window.start.replace(tzinfo=None),
+                            "delta_window_end": window.end.replace(tzinfo=None)})
+                bound = self.env["microsoft.calendar.binding"].browse(
+                    [record.id for record in store.records.values()
+                     if record.graph_id and record.state != "skipped" and not record.delta_unseen])
+                bound.write({"delta_unseen": True})
+            self._mcs_apply_page(client, reconciler, store, page, counts, settings)
+            if page.delta_link:
+                self._mcs_settle_unseen(client, reconciler, store, counts, settings)
+            self.delta_link = page.resume_link
+            counts["pages"] += 1
+            self._mcs_commit()
+
+    def _mcs_in_window(self, base):
+        """Whether an event known as ``base`` lies in the window of the current delta round."""
+        start, end = self.delta_window_start, self.delta_window_end
+        if base is None or not start or not end:
+            return True
+        if base.all_day:
+            first = datetime.combine(base.start, datetime.min.time())
+            last = datetime.combine(base.end + timedelta(days=1), datetime.min.time())
+        else:
+            first = base.start.astimezone(timezone.utc).replace(tzinfo=None)
+            last = base.end.astimezone(timezone.utc).replace(tzinfo=None)
+        return last > start and first < end
+
+    def _mcs_settle_unseen(self, client, reconciler, store, counts, settings):
+        """The end of a round: bound events a full round never listed are deleted or out of the window.
+
+        Checked one by one (a GET each, in $batch), never assumed: the same rules as an @removed."""
+        unseen = [record for record in store.records.values() if record.delta_unseen]
+        if not unseen:
+            return
+        self.env["microsoft.calendar.binding"].browse([record.id for record in unseen]).write(
+            {"delta_unseen": False})
+        suspects = []
+        for record in unseen:
+            binding = store.get(record.key)
+            if binding is None or not binding.graph_id:
+                continue
+            if not self._mcs_in_window(binding.base):
+                counts["left_window"] += 1  # listed by no round of this window: nothing to tell
+                continue
+            suspects.append(binding.graph_id)
+        if suspects:
+            counts["unseen"] += len(suspects)
+            self._mcs_settle_removed(client, reconciler, store, suspects, counts, settings)
+
+    def _mcs_recheck_deletions(self, client, reconciler, store, counts, settings):
+        graph_ids = [record.graph_id for record in store.records.values()
+                     if record.deletion_check and record.graph_id and record.state != "skipped"]
+        if graph_ids:
+            self._mcs_settle_removed(client, reconciler, store, graph_ids, counts, settings)
+
+    def _mcs_settle_removed(self, client, reconciler, store, graph_ids, counts, settings):
+        """Events Outlook may have deleted: ask Outlook (one $batch of GETs) and apply the answers."""
+        deleted, moved = self._mcs_check_removed(client, store, graph_ids, counts)
+        if moved:
+            self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts, settings)
+        if deleted:
+            self._mcs_apply_outlook(client, reconciler, store, [], deleted, counts, settings)
+
+    def _mcs_check_removed(self, client, store, graph_ids, counts):
+        """(deleted ids, event bodies) of ``graph_ids``; an event Outlook gave no clear answer about
+        becomes a visible binding error, asked again by every later run until it is decided."""
+        answers = client.batch([BatchRequest("GET", event_path(graph_id)) for graph_id in graph_ids])
+        deleted, moved, decided = [], [], []
+        for graph_id, answer in zip(graph_ids, answers):
+            record = store.record_by_graph_id(graph_id)
+            if answer.status == 404:
+                deleted.append(graph_id)
+            elif answer.ok and isinstance(answer.body, dict):
+                moved.append(answer.body)
+            else:
+                error = answer.error
+                message = self.env._(
+                    "Outlook reported this event removed, but asking Outlook whether it was deleted "
+                    "failed (%(error)s); it is asked again at the next synchronization.",
+                    error=_error_text(error) if error else f"HTTP {answer.status}")
+                _logger.warning("Outlook event %s of account %s: could not tell a deletion from a move: %s",
+                                graph_id, self.id, message)
+                counts["errors"] += 1
+                if record is not None:
+                    record.write({"deletion_check": True, "state": "error", "last_error": message,
+                                  "attempts": record.attempts + 1, "next_retry": False})
+                    store._index(record)
+                continue
+            if record is not None and record.deletion_check:
+                decided.append(record.id)
+        if decided:
+            self.env["microsoft.calendar.binding"].browse(decided).write({"deletion_check": False})
+        return deleted, moved
+
+    def _mcs_apply_page(self, client, reconciler, store, page, counts, settings):
+        outlook_items, outlook_deleted, suspects = [], [], []
+        raws = list(page.items)
+        listed = []
+        unconfirmed = any(record.transaction_id and not record.graph_id for record in store.records.values())
+        unread = []  # indexes of new events whose transactionId the page did not say
+        for raw in raws:
+            if not isinstance(raw, dict) or not raw.get("id"):
+                counts["skipped"] += 1
+                continue
+            record = store.record_by_graph_id(raw["id"])
+            if record is not None and record.delta_unseen:
+                listed.append(record.id)
+            if record is not None and record.state == "held":
+                # Its Odoo side waits for the organizer; when it goes out, If-Match finds
+                # this Outlook change and the three-way merge keeps it.
+                counts["held"] += 1
+                continue
+            if is_removed(raw):
+                if record is None or record.state == "skipped":
+                    if record is not None:
+                        store.delete(record.key)
+                    continue
+                base = store.get(record.key).base
+                if not self._mcs_in_window(base):
+                    counts["left_window"] += 1  # the window slid past it: not a deletion
+                    continue
+                suspects.append(raw["id"])  # deleted, or moved out of the window?
+                continue
+            meta = graph_meta(raw)
+            if meta.type != "singleInstance" or raw.get("recurrence"):
+                if record is None or record.state == "skipped":
+                    store.skip(reason=SKIP_RECURRING, graph_id=meta.id)
+                    counts["skipped"] += 1
+                continue
+            if meta.is_cancelled:
+                if record is not None and record.state != "skipped":
+                    outlook_deleted.append(meta.id)
+                continue
+            try:
+                event, warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
+            except (MappingError, ValueError) as error:
+                _logger.warning("Outlook event %s of account %s cannot be read, skipped: %s (request-id %s)",
+                                meta.id, self.id, error, getattr(client, "last_request_id", None) or "?")
+                store.skip(reason=SKIP_UNREADABLE, graph_id=meta.id, error=str(error))
+                counts["skipped"] += 1
+                continue
+            if warnings:
+                _logger.info("Outlook event %s: %s", meta.id, "; ".join(warnings))
+            if self.delta_window_start and not self._mcs_in_window(event):
+                counts["left_window"] += 1  # fetched after a move out of the window
+                if record is None:
+                    continue
+            # Graph returns the transactionId of events created with one, on delta pages too
+            # (event.md: "only returned in a response payload if an app has set it"; the
+            # event-delta.md response sample lists it, microsoftgraph/microsoft-graph-docs-contrib#294).
+            transaction_id = raw.get("transactionId") or ""
+            known = record
+            if known is None and transaction_id:
+                known = store.record_by_transaction_id(transaction_id)  # our create, its answer lost
+                if known is not None and known.graph_id:
+                    known = None
+            if "singleValueExtendedProperties" not in raw and known is not None and known.base:
+                # Delta rounds cannot $expand extended properties: our reference is as we stamped it.
+                event = event.replace(odoo_ref=store.get(known.key).base.odoo_ref) \
+                    if known.state != "skipped" else event
+            if record is not None and record.state == "skipped":
+                store.delete(record.key)  # readable again / no longer recurring
+            if record is None and unconfirmed and "transactionId" not in raw and not event.odoo_ref:
+                unread.append(len(outlook_items))
+            outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
+                                             meta.ical_uid, transaction_id))
+        if unread:
+            self._mcs_read_transaction_ids(client, store, outlook_items, unread)
+        if listed:
+            self.env["microsoft.calendar.binding"].browse(listed).write({"delta_unseen": False})
+        if suspects:
+            # @removed is sent for deletions and for events moved out of the window alike:
+            # ask Outlook (one $batch of GETs) which it is. A moved event is applied as changed.
+            deleted, moved = self._mcs_check_removed(client, store, suspects, counts)
+            outlook_deleted.extend(deleted)
+            if moved:
+                self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts,
+                                     settings)
+        self._mcs_apply_outlook(client, reconciler, store, outlook_items, outlook_deleted, counts, settings)
+
+    def _mcs_read_transaction_ids(self, client, store, outlook_items, unread):
+        """Creates of ours whose answer was lost wait for their event (by transactionId): should a
+        delta page leave the property out, the new events it lists are asked for it (a $batch of
+        GETs with $select=transactionId), only while such creates are waiting."""
+        answers = client.batch([BatchRequest("GET", event_path(outlook_items[index].graph_id)
+                                             + "?$select=transactionId") for index in unread])
+        for index, answer in zip(unread, answers):
+            body = answer.body if answer.ok and isinstance(answer.body, dict) else {}
+            record = store.record_by_transaction_id(body.get("transactionId") or "")
+            if record is None or record.graph_id:
+                continue
+            item = outlook_items[index]
+            base = store.get(record.key).base if store.get(record.key) else None
+            event = item.event.replace(odoo_ref=base.odoo_ref) if base is not None else item.event
+            outlook_items[index] = dataclasses.replace(item, event=event, transaction_id=body["transactionId"])
+
+    def _mcs_apply_outlook(self, client, reconciler, store, outlook_items, outlook_deleted, counts, settings):
+        """Reconcile Outlook's changes and deletions with the Odoo side of the events they name."""
+        if not outlook_items and not outlook_deleted:
+            return
+        # The Odoo side of every event the page names: by binding, else by our reference.
+        records, seen = [], set()
+        extra_items = []
+        for item in outlook_items:
+            record = store.record_by_graph_id(item.graph_id) or (
+                store.record_by_odoo_ref(item.event.odoo_ref) if item.event.odoo_ref else None) or (
+                store.record_by_transaction_id(item.transaction_id) if item.transaction_id else None)
+            if record is not None:
+                if record.key not in seen:
+                    seen.add(record.key)
+                    records.append(record)
+            elif item.event.odoo_ref:
+                # Our create reached Outlook but its binding was never saved: relink.
+                event = event_mapping.parse_odoo_ref(self.env, item.event.odoo_ref)
+                if event and event.active and not event._mcs_is_recurring():
+                    store.event_ids[item.event.odoo_ref] = event.id
+                    extra_items.append(OdooItem(item.event.odoo_ref, event_mapping.odoo_event_to_core(event),
+                                                _utc(event.write_date)))
+        for graph_id in outlook_deleted:
+            record = store.record_by_graph_id(graph_id)
+            if record is not None and record.key not in seen:
+                seen.add(record.key)
+                records.append(record)
+        odoo_items, odoo_deleted = self._mcs_odoo_items(store, records)
+        decisions = reconciler.plan(odoo_items + extra_items, outlook_items, odoo_deleted=odoo_deleted,
+                                    outlook_deleted=outlook_deleted)
+        counts["received"] += len(outlook_items) + len(outlook_deleted)
+        self._mcs_apply(client, reconciler, store, decisions, counts, settings)

@@ -1,0 +1,86 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Odoo -> Outlook: the outbox of one account, planned and sent in chunks.
+
+The first sync enqueues the user's own events of the window; every run then
+takes the due outbox rows, :data:`PUSH_CHUNK` at a time, reads their Odoo side,
+lets the core decide and applies the decisions (sync_apply.py), with a commit
+point after each chunk.
+"""
+
+from outlook_sync.reconcile import OdooItem, Reconciler
+
+from odoo import fields, models
+
+from ..utils import event_mapping
+from .microsoft_calendar_binding import BindingStoreAdapter
+from .microsoft_calendar_sync import _utc
+
+#: Outbox rows planned, sent and committed together.
+PUSH_CHUNK = 200
+
+
+class MicrosoftCalendarAccount(models.Model):
+    _inherit = "microsoft.calendar.account"
+
+    def _mcs_enqueue_first_sync(self):
+        """First sync: the user's own events of the window that Outlook does not know yet join the outbox."""
+        settings = self._mcs_settings_values()
+        window = self._mcs_window(settings)
+        bound = self.env["microsoft.calendar.binding"].sudo().search(
+            [("account_id", "=", self.id), ("event_id", "!=", False)]).event_id
+        start = window.start.replace(tzinfo=None)
+        if self.first_sync_policy == "future":
+            start = fields.Datetime.now()
+        events = self.env["calendar.event"].sudo().search([
+            ("user_id", "=", self.user_id.id), ("stop", ">=", start),
+            ("start", "<=", window.end.replace(tzinfo=None)), ("id", "not in", bound.ids)])
+        # the user's own events, enqueued as the user's (whoever started the run)
+        events.with_user(self.user_id).sudo()._mcs_mark_pending()
+
+    def _mcs_odoo_items(self, store, records, organizer_only=False):
+        """The current Odoo side of ``records``: (items, deleted refs).
+
+        An event that is deleted, archived or recurring now counts as gone
+        from Odoo (recurring ones are also marked skipped)."""
+        items, deleted = [], []
+        events = self.env["calendar.event"].sudo().with_context(active_test=False).browse(
+            [record.event_id.id for record in records if record.event_id])
+        events.fetch(["active", "recurrency", "recurrence_id", "write_date", "user_id"])
+        for record in records:
+            if not record.odoo_ref:
+                continue
+            event = record.event_id.with_context(active_test=False)
+            if event.exists() and event.active and not event._mcs_is_recurring() and (
+                    not organizer_only or event.user_id == self.user_id):
+                store.event_ids[record.odoo_ref] = event.id
+                binding = store.get(record.key)
+                base = binding.base if binding else None
+                core = event_mapping.odoo_event_to_core(event, base=base)
+                if base is not None and not event.event_tz:
+                    # Odoo keeps no zone on a single event (it shows the organizer's): the zone
+                    # Outlook planned it in stays as agreed, times are absolute anyway.
+                    core = core.replace(time_zone=base.time_zone)
+                if base is not None and base.attendees and not base.odoo_url:
+                    # A meeting that came from Outlook: adding the back-link to its body would make
+                    # Outlook e-mail every attendee an update. It carries our reference only (an
+                    # extended property: no e-mail).
+                    core = core.replace(odoo_url="", odoo_record_url="", odoo_record_name="")
+                items.append(OdooItem(record.odoo_ref, core, _utc(event.write_date)))
+            else:
+                deleted.append(record.odoo_ref)
+        return items, deleted
+
+    def _mcs_push(self, client, counts):
+        settings = self._mcs_settings_values()
+        store = BindingStoreAdapter(self, include_pending=False)
+        reconciler = Reconciler(store, settings["policy"])
+        due = store.due()
+        for first in range(0, len(due), PUSH_CHUNK):
+            chunk = due[first:first + PUSH_CHUNK]
+            odoo_items, odoo_deleted = self._mcs_odoo_items(store, chunk, organizer_only=True)
+            store.include_pending = True
+            store.offer = {record.key for record in chunk}
+            decisions = reconciler.plan(odoo_items, (), odoo_deleted=odoo_deleted)
+            store.include_pending = False
+            self._mcs_apply(client, reconciler, store, decisions, counts, settings)
+            self._mcs_commit()
