@@ -149,6 +149,26 @@ class MicrosoftCalendarBinding(models.Model):
                 return subject, start
         return self.outlook_subject, self.outlook_start or None
 
+    def _mcs_state_text(self):
+        """One line for the event's form and popover: this row's state, in the reader's words."""
+        self.ensure_one()
+        mailbox = self.account_id.sudo().mailbox or self.account_id.sudo().user_id.name
+        if self.state == "synced":
+            when = format_datetime(self.env, self.last_sync, dt_format="short") if self.last_sync else ""
+            return self.env._("Synchronized with %(mailbox)s (%(when)s)", mailbox=mailbox, when=when) if when \
+                else self.env._("Synchronized with %(mailbox)s", mailbox=mailbox)
+        if self.state == "pending":
+            return self.env._("Waiting to be sent to %(mailbox)s", mailbox=mailbox)
+        if self.state == "held":
+            return self.env._("Waiting for approval before it is sent to %(mailbox)s", mailbox=mailbox)
+        if self.state == "error":
+            return self.env._("Error with %(mailbox)s: %(error)s", mailbox=mailbox,
+                              error=self.last_error or self.env._("unknown error"))
+        reasons = {"recurring": self.env._("recurring events are not synchronized yet"),
+                   "unreadable": self.env._("Outlook sent it in a form that cannot be read")}
+        return self.env._("Not synchronized with %(mailbox)s: %(reason)s", mailbox=mailbox,
+                          reason=reasons.get(self.skip_reason, self.skip_reason or self.env._("skipped")))
+
     # ------------------------------------------------------------------ core form
 
     def _mcs_to_core(self):

@@ -85,3 +85,58 @@ class TestSyncNaming(SyncCase):
                                       "base": "{not json", "outlook_start": self.tomorrow + timedelta(days=1)})
         self.assertEqual(broken.name, f"Outlook event …xxxxxxxx ({self.when(self.tomorrow + timedelta(days=1))})")
 
+
+@tagged("post_install", "-at_install", "mcs_sync")
+class TestEventSyncState(SyncCase):
+    """The event's Outlook state per account, on its form and in the calendar's popover."""
+
+    def state_of(self, event, user=None):
+        event = event.with_user(user or self.alice)
+        event.invalidate_recordset(["mcs_binding_ids", "mcs_sync_summary"])
+        return event.mcs_sync_summary
+
+    def test_a_synced_event_says_with_which_mailbox_and_when(self):
+        event = self.make_event("Synced one")
+        self.sync()
+        binding = self.binding(event)
+        self.assertEqual(binding.state, "synced")
+        when = format_datetime(self.env, binding.last_sync, dt_format="short")
+        self.assertEqual(self.state_of(event), f"Synchronized with alice@contoso.com ({when})")
+        self.assertEqual(event.with_user(self.alice).mcs_binding_ids, binding)
+
+    def test_a_pending_event_says_it_waits(self):
+        event = self.make_event("Not sent yet")
+        self.assertEqual(self.binding(event).state, "pending")
+        self.assertEqual(self.state_of(event), "Waiting to be sent to alice@contoso.com")
+
+    def test_an_event_in_error_shows_the_message(self):
+        event = self.make_event("Failing")
+        self.binding(event).write({"state": "error", "last_error": "Outlook refused the event (HTTP 400)"})
+        self.assertEqual(self.state_of(event),
+                         "Error with alice@contoso.com: Outlook refused the event (HTTP 400)")
+
+    def test_a_held_or_skipped_event_says_why(self):
+        event = self.make_event("Held")
+        binding = self.binding(event)
+        binding.write({"state": "held"})
+        self.assertEqual(self.state_of(event), "Waiting for approval before it is sent to alice@contoso.com")
+        binding.write({"state": "skipped", "skip_reason": "recurring"})
+        self.assertEqual(self.state_of(event),
+                         "Not synchronized with alice@contoso.com: recurring events are not synchronized yet")
+
+    def test_a_colleague_sees_nothing_of_another_users_sync_state(self):
+        event = self.make_event("Alice's meeting", partner_ids=[(4, self.bob.partner_id.id)])
+        self.sync()
+        as_bob = event.with_user(self.bob)
+        self.assertEqual(as_bob.name, "Alice's meeting")  # Bob may read the event ...
+        self.assertFalse(self.state_of(event, self.bob))  # ... not Alice's sync status
+        self.assertFalse(as_bob.mcs_binding_ids)
+        # the form as the web client loads it: no AccessError
+        form = as_bob.web_read({"name": {}, "mcs_sync_summary": {},
+                                "mcs_binding_ids": {"fields": {"state": {}, "last_error": {}}}})
+        self.assertEqual(form[0]["mcs_binding_ids"], [])
+        # a manager sees every account's row
+        self.assertTrue(self.state_of(event, self.manager).startswith("Synchronized with alice@contoso.com"))
+        views = self.env["calendar.event"].with_user(self.bob).get_views([(False, "form"), (False, "calendar")])
+        self.assertIn("mcs_binding_ids", views["views"]["form"]["arch"])
+        self.assertIn("mcs_sync_summary", views["views"]["calendar"]["arch"])
