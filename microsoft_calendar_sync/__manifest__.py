@@ -31,6 +31,7 @@
         "views/outbound_consent_views.xml",
         "views/res_users_views.xml",
         "views/templates.xml",
+        "views/calendar_event_views.xml",
     ],
     # demo users matching the sandbox seed's mailboxes, and a few events
     "demo": [

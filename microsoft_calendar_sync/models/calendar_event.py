@@ -20,7 +20,7 @@ reason "recurring", visible in the status list.
 import logging
 import uuid
 
-from odoo import api, models
+from odoo import api, fields, models
 
 from ..utils import event_mapping
 from .microsoft_calendar_binding import OUTBOX_MARK
@@ -38,6 +38,24 @@ SKIP_RECURRING = "recurring"
 
 class CalendarEvent(models.Model):
     _inherit = "calendar.event"
+
+    mcs_binding_ids = fields.One2many(
+        "microsoft.calendar.binding", compute="_compute_mcs_sync_state", string="Outlook synchronization",
+        help="This event's synchronization with each Outlook account you may see.")
+    mcs_sync_summary = fields.Char("Outlook", compute="_compute_mcs_sync_state")
+
+    # ------------------------------------------------------------------ sync state
+
+    def _compute_mcs_sync_state(self):
+        """The event's sync status rows, read with the reader's rights: the record
+        rules show users their own rows and managers every row, nobody else anything."""
+        Binding = self.env["microsoft.calendar.binding"]
+        ids = [event_id for event_id in self._origin.ids if event_id]
+        bindings = Binding.search([("event_id", "in", ids)]) if ids and Binding.has_access("read") else Binding
+        for event in self:
+            rows = bindings.filtered(lambda b, event=event: b.event_id.id == event._origin.id)
+            event.mcs_binding_ids = rows
+            event.mcs_sync_summary = "; ".join(row._mcs_state_text() for row in rows) or False
 
     # ------------------------------------------------------------------ outbox
 

@@ -24,12 +24,13 @@ its ``BindingStore`` over these rows.
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from outlook_sync.model import Event
 from outlook_sync.reconcile import Binding
 
 from odoo import api, fields, models
+from odoo.tools import format_date, format_datetime
 
 BINDING_STATES = [
     ("pending", "Pending"),
@@ -61,7 +62,7 @@ class MicrosoftCalendarBinding(models.Model):
     user_id = fields.Many2one(related="account_id.user_id", store=True, index=True, string="User")
     event_id = fields.Many2one("calendar.event", "Odoo event", index="btree_not_null", ondelete="set null",
                                readonly=True)
-    name = fields.Char(compute="_compute_name")
+    name = fields.Char(compute="_compute_name", search="_search_name")
     odoo_ref = fields.Char("Odoo reference", readonly=True, index="btree_not_null", copy=False,
                            help="Database uuid and event id; stays when the event is deleted.")
     graph_id = fields.Char("Outlook event id", readonly=True, copy=False)
@@ -78,6 +79,10 @@ class MicrosoftCalendarBinding(models.Model):
     state = fields.Selection(BINDING_STATES, required=True, default="pending", readonly=True, index=True)
     skip_reason = fields.Char(readonly=True, copy=False)
     last_sync = fields.Datetime("Last synchronized", readonly=True, copy=False)
+    outlook_subject = fields.Char("Outlook subject", readonly=True, copy=False,
+                                  help="Subject of a skipped Outlook event, as Outlook sent it (names the row).")
+    outlook_start = fields.Datetime("Outlook start", readonly=True, copy=False,
+                                    help="Start of a skipped Outlook event, as Outlook sent it (names the row).")
     deletion_check = fields.Boolean(
         "Deletion to check", readonly=True, copy=False,
         help="Outlook reported the event removed and asking whether it was deleted got no clear answer: "
@@ -95,10 +100,74 @@ class MicrosoftCalendarBinding(models.Model):
     _account_ref_uniq = models.Constraint(
         "UNIQUE (account_id, odoo_ref)", "An Odoo reference is bound once per account.")
 
-    @api.depends("event_id", "odoo_ref", "graph_id")
+    @api.depends("event_id.name", "event_id.start", "event_id.start_date", "event_id.allday", "base",
+                 "outlook_subject", "outlook_start", "odoo_ref", "graph_id")
+    @api.depends_context("uid", "tz", "lang")
     def _compute_name(self):
+        """The event's subject and start: from the Odoo event, else the last agreed
+        snapshot, else what Outlook sent when the row was skipped; an id only as a last resort."""
         for binding in self:
-            binding.name = binding.event_id.display_name or binding.odoo_ref or binding.graph_id or ""
+            subject, start = binding._mcs_subject_and_start()
+            if not subject:
+                if binding.graph_id:
+                    subject = self.env._("Outlook event …%s", binding.graph_id[-8:])
+                elif binding.odoo_ref:
+                    subject = self.env._("Odoo event #%s", binding.odoo_ref.rpartition(":")[2])
+                else:
+                    subject = self.env._("Unnamed event")
+            if isinstance(start, datetime):
+                when = format_datetime(self.env, start, dt_format="short")
+            elif isinstance(start, date):
+                when = format_date(self.env, start)
+            else:
+                when = ""
+            binding.name = f"{subject} ({when})" if when else subject
+
+    def _search_name(self, operator, value):
+        # what the list shows: the Odoo event's name, or the subject Outlook sent for a skipped row
+        if operator not in ("in", "ilike", "like", "=ilike", "=like"):
+            return NotImplemented
+        return ["|", ("event_id.name", operator, value), ("outlook_subject", operator, value)]
+
+    def _mcs_subject_and_start(self):
+        """(subject, start: naive UTC datetime, date or None), read without asking Outlook."""
+        self.ensure_one()
+        event = self.event_id
+        if event:
+            return event.display_name, event.start_date if event.allday else event.start
+        if self.base:
+            try:
+                snapshot = Event.from_snapshot(json.loads(self.base))
+            except (ValueError, KeyError, TypeError):
+                snapshot = None
+            if snapshot is not None:
+                private = str(snapshot.sensitivity) == "private" and self.user_id != self.env.user
+                subject = self.env._("Private event") if private else snapshot.subject
+                start = snapshot.start
+                if isinstance(start, datetime) and start.tzinfo:
+                    start = start.astimezone(timezone.utc).replace(tzinfo=None)
+                return subject, start
+        return self.outlook_subject, self.outlook_start or None
+
+    def _mcs_state_text(self):
+        """One line for the event's form and popover: this row's state, in the reader's words."""
+        self.ensure_one()
+        mailbox = self.account_id.sudo().mailbox or self.account_id.sudo().user_id.name
+        if self.state == "synced":
+            when = format_datetime(self.env, self.last_sync, dt_format="short") if self.last_sync else ""
+            return self.env._("Synchronized with %(mailbox)s (%(when)s)", mailbox=mailbox, when=when) if when \
+                else self.env._("Synchronized with %(mailbox)s", mailbox=mailbox)
+        if self.state == "pending":
+            return self.env._("Waiting to be sent to %(mailbox)s", mailbox=mailbox)
+        if self.state == "held":
+            return self.env._("Waiting for approval before it is sent to %(mailbox)s", mailbox=mailbox)
+        if self.state == "error":
+            return self.env._("Error with %(mailbox)s: %(error)s", mailbox=mailbox,
+                              error=self.last_error or self.env._("unknown error"))
+        reasons = {"recurring": self.env._("recurring events are not synchronized yet"),
+                   "unreadable": self.env._("Outlook sent it in a form that cannot be read")}
+        return self.env._("Not synchronized with %(mailbox)s: %(reason)s", mailbox=mailbox,
+                          reason=reasons.get(self.skip_reason, self.skip_reason or self.env._("skipped")))
 
     # ------------------------------------------------------------------ core form
 
@@ -273,12 +342,16 @@ class BindingStoreAdapter:
         if record is not None:
             record.unlink()
 
-    def skip(self, *, reason, graph_id=None, event=None, odoo_ref=None, error=""):
-        """Record an event not synced on purpose (visible, counted)."""
+    def skip(self, *, reason, graph_id=None, event=None, odoo_ref=None, error="", payload=None):
+        """Record an event not synced on purpose (visible, counted).
+
+        ``payload``: the Graph event Outlook sent; its subject and start name the row."""
         record = (self.record_by_graph_id(graph_id) if graph_id else None) or \
             (self.record_by_odoo_ref(odoo_ref) if odoo_ref else None)
         values = {"state": "skipped", "skip_reason": reason, "last_error": error or False, "pending": False,
                   "next_retry": False}
+        if payload is not None:
+            values.update(self._payload_name(payload))
         if record is None:
             record = self.Binding.create({
                 "key": uuid.uuid4().hex, "account_id": self.account.id, "graph_id": graph_id or False,
@@ -287,3 +360,24 @@ class BindingStoreAdapter:
             record.write(values)
         self._index(record)
         return record
+
+    def _payload_name(self, payload):
+        """The subject and start of a Graph payload, read leniently (it may be what could not be read).
+
+        Occurrences come as stubs without a subject (event-delta.md): they take their series
+        master's, when it was recorded. Times are UTC (the client's ``Prefer: outlook.timezone``);
+        a start in another zone is left out rather than guessed."""
+        subject = payload.get("subject")
+        if not isinstance(subject, str) or not subject.strip():
+            master = self.record_by_graph_id(payload.get("seriesMasterId") or "")
+            subject = master.outlook_subject if master is not None else ""
+        if payload.get("sensitivity") == "private":
+            subject = self.env._("Private event")
+        start = payload.get("start")
+        moment = False
+        if isinstance(start, dict) and start.get("timeZone", "UTC") == "UTC" and isinstance(start.get("dateTime"), str):
+            try:
+                moment = datetime.fromisoformat(start["dateTime"][:19])
+            except ValueError:
+                moment = False
+        return {"outlook_subject": (subject or "").strip()[:200] or False, "outlook_start": moment}

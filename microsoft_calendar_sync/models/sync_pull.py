@@ -177,7 +177,7 @@ class MicrosoftCalendarAccount(models.Model):
             meta = graph_meta(raw)
             if meta.type != "singleInstance" or raw.get("recurrence"):
                 if record is None or record.state == "skipped":
-                    store.skip(reason=SKIP_RECURRING, graph_id=meta.id)
+                    store.skip(reason=SKIP_RECURRING, graph_id=meta.id, payload=raw)
                     counts["skipped"] += 1
                 continue
             if meta.is_cancelled:
@@ -189,7 +189,7 @@ class MicrosoftCalendarAccount(models.Model):
             except (MappingError, ValueError) as error:
                 _logger.warning("Outlook event %s of account %s cannot be read, skipped: %s (request-id %s)",
                                 meta.id, self.id, error, getattr(client, "last_request_id", None) or "?")
-                store.skip(reason=SKIP_UNREADABLE, graph_id=meta.id, error=str(error))
+                store.skip(reason=SKIP_UNREADABLE, graph_id=meta.id, error=str(error), payload=raw)
                 counts["skipped"] += 1
                 continue
             if warnings:

@@ -21,3 +21,4 @@ from . import test_cron_fairness
 from . import test_sync_remote_images
 from . import test_sync_integrity
 from . import test_sync_chaos
+from . import test_sync_naming
