@@ -30,6 +30,12 @@ PAGE_SIZE = 100
 SKIP_UNREADABLE = "unreadable"
 
 
+def _is_next_link(link):
+    """Whether a stored link continues a round (a nextLink, ``$skiptoken``) rather than starting
+    the next one (a deltaLink, ``$deltatoken``): delta-query-events.md, reference/graph-and-msal.md."""
+    return bool(link) and "deltatoken" not in link.lower()
+
+
 class MicrosoftCalendarAccount(models.Model):
     _inherit = "microsoft.calendar.account"
 
@@ -44,7 +50,22 @@ class MicrosoftCalendarAccount(models.Model):
         window = self._mcs_window(settings)
         # Deletions Outlook reported earlier that could not be checked: ask again first.
         self._mcs_recheck_deletions(client, reconciler, store, counts, settings)
+        # A round resumed from an earlier run's nextLink lists the events as they were when the
+        # round began (its pages are frozen then); what changed since, deletions included, shows
+        # in the next round only. That next round runs now, once, from the round's deltaLink
+        # (Graph: the deltaLink may be used right after the round, delta-query-overview.md), so
+        # the run knows of every change made before it started, as a run with a current link does.
+        catch_up = _is_next_link(self.delta_link)
+        while True:
+            last_page = self._mcs_pull_round(client, reconciler, store, window, counts, settings)
+            if not catch_up or last_page is None or last_page.fresh_round:
+                return  # a fresh round lists the window as it is now: nothing to catch up
+            catch_up = False
+
+    def _mcs_pull_round(self, client, reconciler, store, window, counts, settings):
+        """One delta round from the stored link (or a fresh one); returns its last page."""
         fresh_started = False
+        page = None
         for page in client.sync_delta(self.delta_link or None, window, page_size=PAGE_SIZE):
             if page.fresh_round and not fresh_started:
                 # A full round (first sync, or the delta token was lost): it lists every event
@@ -64,6 +85,7 @@ class MicrosoftCalendarAccount(models.Model):
             self.delta_link = page.resume_link
             counts["pages"] += 1
             self._mcs_commit()
+        return page
 
     def _mcs_in_window(self, base):
         """Whether an event known as ``base`` lies in the window of the current delta round."""
