@@ -9,6 +9,7 @@ from unittest.mock import patch
 
 import requests
 from outlook_sandbox import faults
+from outlook_sync.mapping import MappingError
 
 from odoo import fields
 
@@ -133,6 +134,16 @@ class SyncCase(OutlookCase):
         rule = faults.add_rule(self.sandbox.world, spec)
         self.addCleanup(self.sandbox.world.extra.get("faults", []).clear)
         return rule
+
+    def unreadable_in_outlook(self, subject):
+        """While active, the pull cannot read the payload of the Outlook event ``subject``."""
+        real = sync_pull.event_from_graph
+
+        def damaged(payload, **kwargs):
+            if payload.get("subject") == subject:
+                raise MappingError("start.dateTime is not a date")
+            return real(payload, **kwargs)
+        return patch.object(sync_pull, "event_from_graph", damaged)
 
     # -- Odoo --------------------------------------------------------------------
 

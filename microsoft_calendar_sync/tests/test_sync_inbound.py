@@ -6,11 +6,10 @@ revoked tokens, first sync after connect."""
 from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
-from outlook_sync.mapping import ODOO_REF_PROPERTY_ID, MappingError
+from outlook_sync.mapping import ODOO_REF_PROPERTY_ID
 
 from odoo.tests import tagged
 
-from ..models import sync_pull
 from .sync_common import SyncCase
 
 
@@ -178,14 +177,7 @@ class TestSyncInbound(SyncCase):
     def test_unreadable_payload_is_skipped_and_visible(self):
         self.outlook_create("Readable")
         bad = self.outlook_create("Broken")
-        real = sync_pull.event_from_graph
-
-        def damaged(payload, **kwargs):
-            if payload.get("subject") == "Broken":
-                raise MappingError("start.dateTime is not a date")
-            return real(payload, **kwargs)
-
-        with patch.object(sync_pull, "event_from_graph", damaged), \
+        with self.unreadable_in_outlook("Broken"), \
                 self.assertLogs("odoo.addons.microsoft_calendar_sync", "WARNING") as logs:
             counts = self.sync()
         self.assertIn(bad["id"], "\n".join(logs.output))

@@ -4,14 +4,11 @@ the Odoo event, the last agreed snapshot, or what Outlook sent when the row was
 skipped; never a raw Graph id, and never a request to Outlook to find out."""
 
 from datetime import timedelta
-from unittest.mock import patch
 
-from outlook_sync.mapping import MappingError
 
 from odoo.tests import tagged
 from odoo.tools import format_datetime
 
-from ..models import sync_pull
 from .sync_common import SyncCase
 
 
@@ -53,14 +50,7 @@ class TestSyncNaming(SyncCase):
 
     def test_an_unreadable_payload_is_named_by_what_outlook_sent(self):
         bad = self.outlook_create("Broken")
-        real = sync_pull.event_from_graph
-
-        def damaged(payload, **kwargs):
-            if payload.get("subject") == "Broken":
-                raise MappingError("start.dateTime is not a date")
-            return real(payload, **kwargs)
-
-        with patch.object(sync_pull, "event_from_graph", damaged), \
+        with self.unreadable_in_outlook("Broken"), \
                 self.assertLogs("odoo.addons.microsoft_calendar_sync", "WARNING"):
             self.sync()
         skipped = self.Binding.search([("graph_id", "=", bad["id"])])
