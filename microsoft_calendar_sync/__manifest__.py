@@ -32,6 +32,7 @@
         "views/res_users_views.xml",
         "views/templates.xml",
         "views/calendar_event_views.xml",
+        "wizard/reset_account_views.xml",
     ],
     # demo users matching the sandbox seed's mailboxes, and a few events
     "demo": [

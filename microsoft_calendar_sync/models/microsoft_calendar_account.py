@@ -354,3 +354,10 @@ class MicrosoftCalendarAccount(models.Model):
             "last_error": False, "connected_on": False,
         })
         accounts._mcs_close_reauth_activities()
+
+    def _mcs_reset_lock(self):
+        """Hold the account row for a reset; False while a sync run holds it."""
+        self.ensure_one()
+        self.env.cr.execute(
+            "SELECT id FROM microsoft_calendar_account WHERE id = %s FOR UPDATE SKIP LOCKED", [self.id])
+        return bool(self.env.cr.fetchone())

@@ -381,3 +381,17 @@ class BindingStoreAdapter:
             except ValueError:
                 moment = False
         return {"outlook_subject": (subject or "").strip()[:200] or False, "outlook_start": moment}
+
+
+class MicrosoftCalendarBindingReset(models.Model):
+    _inherit = "microsoft.calendar.binding"
+
+    def _mcs_has_attendees(self):
+        """Whether the last agreed snapshot is a meeting (deleting it in Outlook would e-mail attendees)."""
+        self.ensure_one()
+        if not self.base:
+            return False
+        try:
+            return bool(json.loads(self.base).get("attendees"))
+        except (ValueError, AttributeError):
+            return True
