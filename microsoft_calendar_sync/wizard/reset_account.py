@@ -85,8 +85,8 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
         if not account._mcs_reset_lock():
             raise UserError(_("A synchronization of this account is running; try again in a minute."))
         outlook, odoo, _unlink = self._mcs_plan()
-        lines, failed = [], self.env["microsoft.calendar.binding"]
-        deleted_outlook = self.env["microsoft.calendar.binding"]
+        lines, failed = [], self.env["microsoft.calendar.binding"].sudo()
+        deleted_outlook = failed
         connected = account.state not in ("not_connected", "needs_reauth") and account.sudo().connection_key
         if outlook and not connected:
             if True:
@@ -113,10 +113,10 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
             if failed:
                 lines.append(_("%(count)s Outlook deletes failed; they stay linked (run the reset again).",
                                count=len(failed)))
-        if self.delete_mode == "both":
+        if self.delete_mode == "both" and connected:
             odoo -= failed.filtered("graph_id")
         events = odoo.event_id
-        unlink = (deleted_outlook | odoo)
+        unlink = (deleted_outlook | odoo).sudo()
         unlink.unlink()
         events.sudo().with_context(**{FROM_OUTLOOK: True}).unlink()
         lines.append(_("%(count)s events deleted from Odoo.", count=len(events)))
