@@ -1,12 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import os
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from .microsoft_calendar_config import CALLBACK_PATH, DEFAULTS, PARAM, redirect_uri_warning
+from .microsoft_calendar_config import CALLBACK_PATH, DEFAULTS, PARAM, redirect_uri_warning, test_connection
 
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]*$")
 
@@ -30,6 +31,11 @@ class ResConfigSettings(models.TransientModel):
         help="The Value of a client secret of that application (not its Secret ID). Once saved it is "
         "never shown again; type a new one to replace it.")
     mcs_client_secret_set = fields.Boolean("A client secret is set", compute="_compute_mcs_client_secret_set")
+    # a Date is not a config_parameter type Odoo converts: stored by hand (see get_values/set_values)
+    mcs_client_secret_expiry = fields.Date(
+        "Client secret expires on",
+        help="The expiry date Microsoft Entra ID shows for this client secret (Certificates & secrets). "
+        "Administrators get a reminder activity 30 days before it; synchronization stops when it expires.")
     mcs_tenant = fields.Char(
         "Tenant", config_parameter="microsoft_calendar_sync.tenant", default=DEFAULTS["tenant"],
         help="common (work, school and personal accounts), organizations, consumers, "
@@ -85,9 +91,19 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             settings.mcs_client_secret_set = is_set
 
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        expiry = self.env["ir.config_parameter"].sudo().get_param(PARAM % "client_secret_expiry")
+        res["mcs_client_secret_expiry"] = fields.Date.to_date(expiry) if expiry else False
+        return res
+
     def set_values(self):
         super().set_values()
         self._mcs_store_client_secret()
+        if self.env.is_superuser() or self.env.user.has_group("base.group_system"):
+            self.env["ir.config_parameter"].sudo().set_param(
+                PARAM % "client_secret_expiry", fields.Date.to_string(self.mcs_client_secret_expiry) or False)
         # the synchronization cron follows the polling interval
         cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull", raise_if_not_found=False)
         if cron and self.mcs_polling_minutes and (cron.interval_number, cron.interval_type) != (
@@ -134,3 +150,52 @@ class ResConfigSettings(models.TransientModel):
             if settings.mcs_ca_file and not os.path.isfile(settings.mcs_ca_file.strip()):
                 raise ValidationError(_("The CA file %(path)s does not exist on the Odoo server.",
                                         path=settings.mcs_ca_file))
+
+    # -- Test connection ----------------------------------------------------------
+
+    def action_mcs_test_connection(self):
+        """Check the typed (or stored) client ID, secret, tenant and Redirect URI against the sign-in endpoint."""
+        self.ensure_one()
+        self.env["ir.config_parameter"].check_access("write")  # administrators only
+        stored = self.env["microsoft.calendar.config"]._mcs_settings()
+        ok, message = test_connection(
+            self.env, stored,
+            client_id=(self.mcs_client_id or "").strip(),
+            client_secret=(self.mcs_client_secret or "").strip() or stored.client_secret,
+            tenant=(self.mcs_tenant or DEFAULTS["tenant"]).strip(),
+            use_sandbox=self.mcs_use_sandbox, login_url=(self.mcs_login_url or "").strip(),
+            ca_file=(self.mcs_ca_file or "").strip(), redirect_uri=self.mcs_redirect_uri)
+        return {
+            "type": "ir.actions.client", "tag": "display_notification",
+            "params": {"title": self.env._("Outlook connection works") if ok
+                       else self.env._("Outlook connection failed"),
+                       "message": message, "type": "success" if ok else "danger", "sticky": not ok},
+        }
+
+    def action_mcs_open_accounts(self):
+        return self.env["ir.actions.act_window"]._for_xml_id("microsoft_calendar_sync.microsoft_calendar_account_action")
+
+    # -- client secret expiry reminder --------------------------------------------------
+
+    @api.model
+    def _mcs_cron_secret_expiry_reminder(self):
+        """Daily: a personal To-Do (no document) for each administrator when the client secret expires within 30 days (once per date)."""
+        icp = self.env["ir.config_parameter"].sudo()
+        expiry = icp.get_param(PARAM % "client_secret_expiry")
+        if not expiry or icp.get_param(PARAM % "client_secret_expiry_reminded") == expiry:
+            return
+        expiry = fields.Date.to_date(expiry)
+        if expiry - fields.Date.context_today(self) > timedelta(days=30):
+            return
+        _ = self.env._
+        admins = self.env.ref("base.group_system").sudo().all_user_ids.filtered(lambda u: u.active and not u.share)
+        todo = self.env.ref("mail.mail_activity_data_todo")
+        for admin in admins:
+            self.env["mail.activity"].sudo().create({
+                "activity_type_id": todo.id, "user_id": admin.id, "date_deadline": expiry,
+                "summary": _("Outlook Calendar: the client secret expires on %(date)s", date=expiry),
+                "note": _("Create a new client secret for the application in Microsoft Entra ID "
+                          "(Certificates & secrets), then enter it and its expiry date in Settings > "
+                          "Integrations > Outlook Calendar. Synchronization stops when the secret expires."),
+            })
+        icp.set_param(PARAM % "client_secret_expiry_reminded", fields.Date.to_string(expiry))
