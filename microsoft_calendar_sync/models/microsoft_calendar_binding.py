@@ -186,6 +186,16 @@ class MicrosoftCalendarBinding(models.Model):
             last_error=self.last_error or "",
         )
 
+    def _mcs_has_attendees(self):
+        """Whether the last agreed snapshot is a meeting (deleting it in Outlook would e-mail attendees)."""
+        self.ensure_one()
+        if not self.base:
+            return False
+        try:
+            return bool(json.loads(self.base).get("attendees"))
+        except (ValueError, AttributeError):
+            return True  # unreadable snapshot: assume a meeting, never risk cancellation e-mails
+
     def action_retry(self):
         """Retry now (from the status list): pending again, due at once."""
         self.account_id._mcs_check_may_manage()
@@ -381,17 +391,3 @@ class BindingStoreAdapter:
             except ValueError:
                 moment = False
         return {"outlook_subject": (subject or "").strip()[:200] or False, "outlook_start": moment}
-
-
-class MicrosoftCalendarBindingReset(models.Model):
-    _inherit = "microsoft.calendar.binding"
-
-    def _mcs_has_attendees(self):
-        """Whether the last agreed snapshot is a meeting (deleting it in Outlook would e-mail attendees)."""
-        self.ensure_one()
-        if not self.base:
-            return False
-        try:
-            return bool(json.loads(self.base).get("attendees"))
-        except (ValueError, AttributeError):
-            return True

@@ -89,10 +89,9 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
         deleted_outlook = failed
         connected = account.state not in ("not_connected", "needs_reauth") and account.sudo().connection_key
         if outlook and not connected:
-            if True:
-                lines.append(_("%(count)s Outlook events not deleted: the account is not connected.",
-                               count=len(outlook)))
-                failed = outlook
+            lines.append(_("%(count)s Outlook events not deleted: the account is not connected.",
+                           count=len(outlook)))
+            failed = outlook
         elif outlook:
             settings = self.env["microsoft.calendar.config"]._mcs_settings()
             signin = account._mcs_sign_in()
@@ -140,9 +139,12 @@ class ResUsers(models.Model):
         """Reset the Outlook account of these users (scripts, RPC); returns the result messages."""
         Wizard = self.env["microsoft.calendar.reset.account"]
         Wizard._mcs_check_access()
-        return [Wizard.create({"user_id": user.id, "delete_mode": delete_mode, "sync_mode": sync_mode})
-                .action_confirm() and Wizard.browse().search([("user_id", "=", user.id)], order="id desc",
-                                                             limit=1).result for user in self]
+        results = []
+        for user in self:
+            wizard = Wizard.create({"user_id": user.id, "delete_mode": delete_mode, "sync_mode": sync_mode})
+            wizard.action_confirm()
+            results.append(wizard.result)
+        return results
 
     def action_mcs_open_reset_account(self):
         self.ensure_one()
