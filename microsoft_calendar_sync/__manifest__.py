@@ -25,6 +25,7 @@
         "security/ir.model.access.csv",
         "security/microsoft_calendar_binding_security.xml",
         "data/ir_cron_data.xml",
+        "data/ir_cron_subscription.xml",
         "views/res_config_settings_views.xml",
         "views/microsoft_calendar_account_views.xml",
         "views/microsoft_calendar_binding_views.xml",

@@ -13,3 +13,4 @@ from . import sync_push
 from . import sync_pull
 from . import sync_apply
 from . import outbound_consent
+from . import microsoft_calendar_subscription

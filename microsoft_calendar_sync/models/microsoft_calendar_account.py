@@ -235,6 +235,8 @@ class MicrosoftCalendarAccount(models.Model):
             "last_error": False,
         })
         account._mcs_close_reauth_activities()
+        # change notifications: the cron subscribes (the handshake calls this server back)
+        self.env.ref("microsoft_calendar_sync.ir_cron_mcs_subscriptions").sudo()._trigger()
         # The first synchronization belongs to the sync engine (not part of this
         # version); the account is left "connected" for it to pick up.
         _logger.info("Outlook account of user %s connected", user.id)
@@ -336,7 +338,9 @@ class MicrosoftCalendarAccount(models.Model):
 
     def action_pause(self):
         self._mcs_check_may_manage()
-        self.sudo().filtered(lambda a: a.state in ("connected", "syncing", "error")).state = "paused"
+        accounts = self.sudo().filtered(lambda a: a.state in ("connected", "syncing", "error"))
+        accounts._mcs_drop_subscriptions()
+        accounts.state = "paused"
 
     def action_resume(self):
         self._mcs_check_may_manage()
@@ -346,6 +350,7 @@ class MicrosoftCalendarAccount(models.Model):
         """Forget the tokens; the account stays, not connected (Odoo's events are untouched)."""
         self._mcs_check_may_manage()
         accounts = self.sudo()
+        accounts._mcs_drop_subscriptions()  # while the tokens are still there
         for account in accounts:
             self.env["microsoft.calendar.credential"]._mcs_forget(account.user_id)
         accounts.write({

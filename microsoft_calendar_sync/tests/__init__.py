@@ -24,3 +24,4 @@ from . import test_sync_chaos
 from . import test_sync_naming
 from . import test_reset_account
 from . import test_test_connection
+from . import test_notifications
