@@ -17,7 +17,9 @@ from ..models.microsoft_calendar_subscription import NOTIFY_PATH
 
 _logger = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+# ids already logged as unknown; bounded, since anyone can send new ones
 _UNKNOWN_LOGGED = set()
+MAX_UNKNOWN_LOGGED = 1000
 
 
 class OutlookNotifications(http.Controller):
@@ -46,8 +48,11 @@ class OutlookNotifications(http.Controller):
         for item in items:
             subscription = by_id.get(str(item.get("subscriptionId")))
             if subscription is None:
-                if item.get("subscriptionId") not in _UNKNOWN_LOGGED:
-                    _UNKNOWN_LOGGED.add(item.get("subscriptionId"))
+                unknown = str(item.get("subscriptionId"))[:100]
+                if unknown not in _UNKNOWN_LOGGED:
+                    if len(_UNKNOWN_LOGGED) >= MAX_UNKNOWN_LOGGED:
+                        _UNKNOWN_LOGGED.clear()
+                    _UNKNOWN_LOGGED.add(unknown)
                     _logger.info("Outlook notification for an unknown subscription refused")
                 return request.make_response("Forbidden", status=403)
             if not hmac.compare_digest(str(item.get("clientState") or "").encode(),

@@ -100,6 +100,8 @@ class TestNotifications(SyncCase):
         before = self.pull_triggers()
         self.assertEqual(self.post({"value": [self.note(clientState="forged")]}).status_code, 403)
         self.assertEqual(self.post({"value": [self.note(subscriptionId="unknown")]}).status_code, 403)
+        # a non-string id is refused like any unknown one (it was a 500: unhashable in the log-once set)
+        self.assertEqual(self.post({"value": [self.note(subscriptionId={"a": 1})]}).status_code, 403)
         self.assertEqual(self.post(None, raw="{not json").status_code, 400)
         self.assertEqual(self.post(None, raw='{"value": 3}').status_code, 400)
         self.assertEqual(self.post(None, raw=" " * (1024 * 1024 + 10)).status_code, 413)
