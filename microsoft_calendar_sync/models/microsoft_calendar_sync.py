@@ -281,7 +281,7 @@ class MicrosoftCalendarAccount(models.Model):
                 # by the push; a push-only run skips this before the first full sync.
                 if pull or account.delta_link:
                     account._mcs_pull(client, counts)
-                # the outbox, and the reference stamps of events Outlook just created
+                # the outbox: what changed in Odoo
                 account._mcs_push(client, counts)
                 counts.update({f"graph {kind}": number for kind, number in client.stats.items()})
         except LockLost:

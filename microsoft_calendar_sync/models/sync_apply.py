@@ -16,7 +16,6 @@ from odoo.tools import plaintext2html
 
 from ..utils import event_mapping
 from .calendar_event import FROM_OUTLOOK
-from .microsoft_calendar_binding import OUTBOX_MARK
 from .microsoft_calendar_sync import _error_text, _utc
 
 _logger = logging.getLogger(__name__)
@@ -153,9 +152,6 @@ class MicrosoftCalendarAccount(models.Model):
             binding = reconciler.commit(decision, odoo_ref=odoo_ref,
                                         graph_id=body.get("id") if decision.outlook_op is Op.CREATE else None,
                                         change_key=body.get("changeKey"))
-            if binding is not None and decision.odoo_op is Op.CREATE and event.user_id == self.user_id:
-                # Outlook does not carry our reference and back-link yet: the next push stamps them.
-                store.record(binding.key).write({"pending": OUTBOX_MARK, "state": "pending"})
             if decision.outlook_op is not Op.NONE:
                 counts["sent"] += 1
             if decision.conflicts:

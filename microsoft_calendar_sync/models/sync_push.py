@@ -60,10 +60,15 @@ class MicrosoftCalendarAccount(models.Model):
                     # Odoo keeps no zone on a single event (it shows the organizer's): the zone
                     # Outlook planned it in stays as agreed, times are absolute anyway.
                     core = core.replace(time_zone=base.time_zone)
-                if base is not None and base.attendees and not base.odoo_url:
-                    # A meeting that came from Outlook: adding the back-link to its body would make
-                    # Outlook e-mail every attendee an update. It carries our reference only (an
-                    # extended property: no e-mail).
+                if base is not None and not base.odoo_ref:
+                    # An event Outlook created: it is known by its binding (Graph id, iCalUId), so it
+                    # never gets our reference nor the back-link written on it. Writing them cost a
+                    # PATCH per imported event, came back in the next delta round, and a back-link
+                    # in a meeting's body makes Outlook e-mail every attendee an update.
+                    core = core.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+                elif base is not None and base.attendees and not base.odoo_url:
+                    # A meeting imported before that rule carries our reference only (an extended
+                    # property: no e-mail); its body stays without the back-link.
                     core = core.replace(odoo_url="", odoo_record_url="", odoo_record_name="")
                 items.append(OdooItem(record.odoo_ref, core, _utc(event.write_date)))
             else:

@@ -10,6 +10,7 @@ from outlook_sync.mapping import ODOO_REF_PROPERTY_ID
 
 from odoo.tests import tagged
 
+from ..utils import event_mapping
 from .sync_common import SyncCase
 
 
@@ -38,10 +39,24 @@ class TestSyncInbound(SyncCase):
         self.assertIn(self.bob.partner_id, event.partner_ids)
         self.assertEqual(counts["odoo_created"], 1)
         self.assertEqual(self.odoo_mails(), mails_before, "inbound creates send no Odoo e-mail")
-        self.assertEqual(self.sent_mail(), [], "stamping our reference sends no Outlook e-mail")
+        self.assertEqual(self.sent_mail(), [], "an import sends no Outlook e-mail")
+        self.assertFalse(counts["graph batch"], f"an import writes nothing back to Outlook: {counts}")
         [stored] = [e for e in self.outlook_events() if e["id"] == created["id"]]
-        self.assertEqual(stored["extendedProperties"].get(ODOO_REF_PROPERTY_ID),
-                         self.binding(event).odoo_ref, "our reference is stamped on the Outlook event")
+        self.assertNotIn(ODOO_REF_PROPERTY_ID, stored.get("extendedProperties") or {},
+                         "no reference is stamped on an event Outlook created")
+        self.assertEqual(stored["changeKey"], created["changeKey"], "the Outlook event was not written")
+        # the next round lists nothing: no write of ours comes back through delta
+        self.assertFalse(self.sync()["received"], "the import did not echo back in the next delta round")
+
+        # edited in Odoo: the edit reaches Outlook, still without our reference or back-link
+        event.location = "Cafe Central"
+        self.sync()
+        with self.outlook() as client:
+            stored = client.get_event(created["id"], {
+                "$expand": f"singleValueExtendedProperties($filter=id eq '{ODOO_REF_PROPERTY_ID}')"})
+        self.assertEqual(stored["location"]["displayName"], "Cafe Central")
+        self.assertFalse(stored.get("singleValueExtendedProperties"), "no reference written by the edit")
+        self.assertNotIn(event_mapping.event_url(event), stored["body"]["content"], "no back-link in its body")
 
         # update in Outlook: applied, not echoed back
         self.outlook_update(created["id"], {"subject": "Lunch with Dana and Eve"})
