@@ -46,6 +46,19 @@ from .errors import ReauthenticationRequired, SignInError, TransientError
 
 _logger = logging.getLogger(__name__)
 
+# MSAL's http_cache keeps the sign-in discovery answers (OpenID configuration, instance
+# discovery) for a day, so that a sync run, which builds a new application per account, does
+# not fetch them again every time. One cache per thread: MSAL guards its view of the cache
+# with a lock of each application, so applications of different threads must not share one.
+_HTTP_CACHES = threading.local()
+
+
+def _http_cache() -> dict:
+    cache = getattr(_HTTP_CACHES, "cache", None)
+    if cache is None:
+        cache = _HTTP_CACHES.cache = {}
+    return cache
+
 MICROSOFT_LOGIN_URL = "https://login.microsoftonline.com"
 GRAPH_SCOPES = ("https://graph.microsoft.com/Calendars.ReadWrite", "https://graph.microsoft.com/User.Read")
 # MSAL adds these itself and raises ValueError when a caller passes them.
@@ -185,12 +198,14 @@ class MicrosoftSignIn:
     # -- the MSAL application ----------------------------------------------------
 
     def _application(self) -> msal.ConfidentialClientApplication:
-        # Built lazily: the constructor already fetches the OpenID configuration.
+        # Built lazily: the constructor reads the OpenID configuration (from the http cache
+        # after the thread's first application for this authority).
         if self._app is None:
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self._client_secret, authority=self.authority,
                     token_cache=self._cache, http_client=VerifyingSession(self._verify, self._timeout),
+                    http_cache=_http_cache(),
                     instance_discovery=None if is_microsoft_authority(self.authority) else False)
             except requests.RequestException as exc:
                 raise _unreachable(exc, "reading the sign-in configuration") from None

@@ -25,3 +25,4 @@ from . import test_sync_naming
 from . import test_reset_account
 from . import test_test_connection
 from . import test_notifications
+from . import test_sync_cost

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
@@ -242,3 +243,29 @@ def test_secrets_and_tokens_stay_out_of_logs_and_errors(sandbox, control, caplog
     texts = [caplog.text, *map(str, errors), *map(repr, errors), repr(signin), repr(client)]
     for secret in secrets_:
         assert all(secret not in text for text in texts), f"secret #{secrets_.index(secret)} leaked"
+
+
+def test_sign_in_discovery_is_fetched_once_per_thread_not_per_application(sandbox, control):
+    """A sync run builds an application per account: the OpenID configuration comes from
+    MSAL's http cache after the first one, so an idle run costs one Graph request, not two."""
+    first = _signed_in(sandbox)
+    stored_cache, stored_account = first.serialize_cache(), first.home_account_id
+    control.delete("/stats")
+    for _ in range(3):
+        later = _sign_in_object(sandbox, token_cache=stored_cache, home_account_id=stored_account)
+        later.get_token(force_refresh=True)  # builds the application, then a token request
+    by_endpoint = control.get("/stats").json()["by_endpoint"]
+    discovery = {name: count for name, count in by_endpoint.items() if "openid" in name or "discovery" in name}
+    assert sum(discovery.values()) == 0, by_endpoint
+    assert sum(count for name, count in by_endpoint.items() if "token" in name) == 3, by_endpoint
+
+    # another thread has a cache of its own (MSAL's locks are per application)
+    done = []
+    thread = threading.Thread(target=lambda: done.append(
+        _sign_in_object(sandbox, token_cache=stored_cache, home_account_id=stored_account).get_token()))
+    thread.start()
+    thread.join()
+    assert done
+    by_endpoint = control.get("/stats").json()["by_endpoint"]
+    assert sum(count for name, count in by_endpoint.items() if "openid" in name or "discovery" in name) == 1, \
+        by_endpoint
