@@ -51,9 +51,15 @@ class CalendarEvent(models.Model):
         rules show users their own rows and managers every row, nobody else anything."""
         Binding = self.env["microsoft.calendar.binding"]
         ids = [event_id for event_id in self._origin.ids if event_id]
-        bindings = Binding.search([("event_id", "in", ids)]) if ids and Binding.has_access("read") else Binding
+        recurrences = self._origin.recurrence_id
+        # an occurrence shows its series' row (a recurrence has one row per account)
+        domain = ["|", ("event_id", "in", ids), ("event_id.recurrence_id", "in", recurrences.ids)] \
+            if recurrences else [("event_id", "in", ids)]
+        bindings = Binding.search(domain) if ids and Binding.has_access("read") else Binding
         for event in self:
-            rows = bindings.filtered(lambda b, event=event: b.event_id.id == event._origin.id)
+            series = event._origin.recurrence_id
+            rows = bindings.filtered(lambda b, event=event, series=series: b.event_id.id == event._origin.id or (
+                series and b.event_id.recurrence_id == series))
             event.mcs_binding_ids = rows
             event.mcs_sync_summary = "; ".join(row._mcs_state_text() for row in rows) or False
 
@@ -130,6 +136,10 @@ class CalendarEvent(models.Model):
             changed |= binding
             marked = True
         to_create = []
+        # A recurrence is one status row per account (on its first event), never one per occurrence.
+        recurrences = events.recurrence_id
+        skipped_series = {(binding.account_id.id, binding.event_id.recurrence_id.id) for binding in Binding.search(
+            [("event_id.recurrence_id", "in", recurrences.ids)])} if recurrences else set()
         for event in events:
             account = account_by_user.get(event.user_id.id)
             if account is None or (account.id, event.id) in bound:
@@ -137,6 +147,10 @@ class CalendarEvent(models.Model):
             values = {"key": uuid.uuid4().hex, "account_id": account.id, "event_id": event.id,
                       "odoo_ref": event_mapping.odoo_ref(event)}
             if event._mcs_is_recurring():
+                series = (account.id, event.recurrence_id.id)
+                if event.recurrence_id and series in skipped_series:
+                    continue
+                skipped_series.add(series)
                 values.update(state="skipped", skip_reason=SKIP_RECURRING)
             elif not event.active:
                 continue  # an archived event that was never pushed: nothing to tell Outlook

@@ -173,6 +173,7 @@ class MicrosoftCalendarAccount(models.Model):
         listed = []
         unconfirmed = any(record.transaction_id and not record.graph_id for record in store.records.values())
         unread = []  # indexes of new events whose transactionId the page did not say
+        skipped_series = set()
         for raw in raws:
             if not isinstance(raw, dict) or not raw.get("id"):
                 counts["skipped"] += 1
@@ -198,9 +199,16 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             meta = graph_meta(raw)
             if meta.type != "singleInstance" or raw.get("recurrence"):
-                if record is None or record.state == "skipped":
-                    store.skip(reason=SKIP_RECURRING, graph_id=meta.id, payload=raw)
-                    counts["skipped"] += 1
+                # One status row per series: its occurrences and exceptions count under their master.
+                series_id = meta.series_master_id or meta.id
+                series = store.record_by_graph_id(series_id) if series_id != meta.id else record
+                if series is None or series.state == "skipped":
+                    if series_id not in skipped_series:
+                        skipped_series.add(series_id)
+                        counts["skipped"] += 1
+                    # the master's payload names the row; a stub only while it has no name
+                    if series is None or meta.id == series_id or not series.outlook_subject:
+                        store.skip(reason=SKIP_RECURRING, graph_id=series_id, payload=raw)
                 continue
             if meta.is_cancelled:
                 if record is not None and record.state != "skipped":

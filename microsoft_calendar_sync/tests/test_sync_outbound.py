@@ -110,7 +110,12 @@ class TestSyncOutbound(SyncCase):
         event = self.make_event("Weekly", recurrency=True, rrule_type="daily", count=3, end_type="count")
         events = self.env["calendar.event"].sudo().search([("recurrence_id", "=", event.recurrence_id.id)])
         bindings = self.env["microsoft.calendar.binding"].sudo().search([("event_id", "in", events.ids)])
-        self.assertTrue(bindings)
+        self.assertEqual(len(events), 3)
+        self.assertEqual(len(bindings), 1, "one status row for the series, not one per occurrence")
+        events[1:].write({"location": "Room 3"})
+        self.assertIn("recurring", events[2].mcs_sync_summary, "each occurrence shows its series' row")
+        self.assertEqual(self.env["microsoft.calendar.binding"].sudo().search_count(
+            [("event_id", "in", events.ids)]), 1)
         self.assertEqual(set(bindings.mapped("state")), {"skipped"})
         self.assertEqual(set(bindings.mapped("skip_reason")), {"recurring"})
         self.push()
