@@ -86,6 +86,7 @@ class GraphMeta:
     change_key: str
     ical_uid: str
     last_modified: datetime | None
+    created: datetime | None
     type: str
     series_master_id: str
     transaction_id: str
@@ -98,19 +99,24 @@ def is_removed(payload: Any) -> bool:
     return isinstance(payload, dict) and "@removed" in payload
 
 
+def _instant(value: Any) -> datetime | None:
+    """An ISO 8601 UTC instant of Graph's bookkeeping (``...Z`` or with an offset), or ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return _parse_graph_datetime(value, "UTC")
+
+
 def graph_meta(payload: dict[str, Any]) -> GraphMeta:
     """Bookkeeping fields of a Graph event payload (ids, changeKey, lastModifiedDateTime...)."""
-    last_modified = None
-    if isinstance(payload.get("lastModifiedDateTime"), str):
-        try:
-            last_modified = datetime.fromisoformat(payload["lastModifiedDateTime"].replace("Z", "+00:00"))
-        except ValueError:
-            last_modified = _parse_graph_datetime(payload["lastModifiedDateTime"], "UTC")
     return GraphMeta(
         id=str(payload.get("id") or ""),
         change_key=str(payload.get("changeKey") or ""),
         ical_uid=str(payload.get("iCalUId") or ""),
-        last_modified=last_modified,
+        last_modified=_instant(payload.get("lastModifiedDateTime")),
+        created=_instant(payload.get("createdDateTime")),
         type=str(payload.get("type") or "singleInstance"),
         series_master_id=str(payload.get("seriesMasterId") or ""),
         transaction_id=str(payload.get("transactionId") or ""),

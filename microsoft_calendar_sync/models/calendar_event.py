@@ -144,6 +144,8 @@ class CalendarEvent(models.Model):
             account = account_by_user.get(event.user_id.id)
             if account is None or (account.id, event.id) in bound:
                 continue
+            if account.new_events_since and event.create_date and event.create_date < account.new_events_since:
+                continue  # existed before a reset to "only new events", as in Outlook (sync_pull.py)
             values = {"key": uuid.uuid4().hex, "account_id": account.id, "event_id": event.id,
                       "odoo_ref": event_mapping.odoo_ref(event)}
             if event._mcs_is_recurring():

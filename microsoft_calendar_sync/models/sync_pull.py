@@ -16,7 +16,7 @@ from outlook_sync.client import BatchRequest, DeltaPage, DeltaWindow, event_path
 from outlook_sync.mapping import MappingError, event_from_graph, graph_meta, is_removed
 from outlook_sync.reconcile import OdooItem, OutlookItem, Reconciler
 
-from odoo import models
+from odoo import fields, models
 
 from ..utils import event_mapping
 from .microsoft_calendar_binding import BindingStoreAdapter
@@ -38,6 +38,11 @@ def _is_next_link(link):
 
 class MicrosoftCalendarAccount(models.Model):
     _inherit = "microsoft.calendar.account"
+
+    new_events_since = fields.Datetime(
+        "Only events created since", readonly=True, copy=False,
+        help="Set by a reset to \"synchronize only new events\": Outlook events created before it that "
+        "Odoo does not know are not imported.")
 
     def _mcs_window(self, settings):
         now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -237,6 +242,10 @@ class MicrosoftCalendarAccount(models.Model):
                 known = store.record_by_transaction_id(transaction_id)  # our create, its answer lost
                 if known is not None and known.graph_id:
                     known = None
+            if known is None and self.new_events_since and meta.created \
+                    and meta.created < _utc(self.new_events_since):
+                counts["not_new"] += 1  # existing before a reset to "only new events": not imported
+                continue
             if "singleValueExtendedProperties" not in raw and known is not None and known.base:
                 # Delta rounds cannot $expand extended properties: our reference is as we stamped it.
                 event = event.replace(odoo_ref=store.get(known.key).base.odoo_ref) \

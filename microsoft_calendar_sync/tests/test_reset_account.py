@@ -43,7 +43,11 @@ class TestResetAccount(SyncCase):
         self.sync()
         names = self.env["calendar.event"].sudo().search([("user_id", "=", self.alice.id)]).mapped("name")
         self.assertEqual(sorted(names), ["Odoo only", "Outlook, never synced"])
-        self.assertEqual(len(self.outlook_ids()), 1)
+        outlook = sorted(event["subject"] for event in self.outlook_events())
+        self.assertEqual(outlook, ["Odoo only", "Outlook, never synced"],
+                         "all existing: the Odoo event no binding linked is sent too, nothing twice")
+        self.sync()
+        self.assertEqual(len(self.outlook_ids()), 2)
         self.assertFalse(self.sent_mail())
 
     def test_delete_odoo_only_new(self):
@@ -62,8 +66,37 @@ class TestResetAccount(SyncCase):
     def test_untouched_all_no_duplicates(self):
         self.reset("none", "all")
         self.sync()
-        self.assertEqual(self.env["calendar.event"].sudo().search_count([("name", "=", "Linked in Odoo")]), 1)
-        self.assertEqual(len(self.outlook_ids()), 2)
+        self.sync()
+        Event = self.env["calendar.event"].sudo()
+        for name in ("Linked in Odoo", "Odoo only", "Outlook, never synced"):
+            self.assertEqual(Event.search_count([("name", "=", name)]), 1, name)
+        self.assertEqual(sorted(event["subject"] for event in self.outlook_events()),
+                         ["Linked in Odoo", "Odoo only", "Outlook, never synced"])
+
+    def test_untouched_only_new_leaves_existing_events_out(self):
+        self.reset("none", "new")
+        self.control("POST", "/clock", {"advance_seconds": 2})  # Outlook's next event is created after the reset
+        created_after = self.outlook_create("Outlook, after the reset")
+        counts = self.sync()
+        Event = self.env["calendar.event"].sudo()
+        self.assertFalse(Event.search_count([("name", "=", "Outlook, never synced")]),
+                         "an Outlook event that existed before the reset is not imported")
+        self.assertEqual(counts["not_new"], 1, counts)
+        self.assertTrue(self.odoo_event_of(created_after["id"]), "an event created after the reset is imported")
+        self.assertFalse([e for e in self.outlook_events() if e["subject"] == "Odoo only"],
+                         "an Odoo event that existed before the reset is not sent")
+        self.odoo_only.location = "edited later"
+        self.sync()
+        self.assertFalse([e for e in self.outlook_events() if e["subject"] == "Odoo only"],
+                         "editing an existing unlinked event does not send it either")
+        # even a fresh round (an expired delta token) keeps them out
+        self.account.sudo().delta_link = False
+        self.sync()
+        self.assertFalse(Event.search_count([("name", "=", "Outlook, never synced")]))
+        self.assertEqual(Event.search_count([("name", "=", "Linked in Odoo")]), 1)
+
+    def odoo_event_of(self, graph_id):
+        return self.env["microsoft.calendar.binding"].sudo().search([("graph_id", "=", graph_id)]).event_id
 
     def test_access(self):
         with self.assertRaises(AccessError):

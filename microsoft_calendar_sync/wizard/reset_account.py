@@ -10,9 +10,13 @@ event) and is reported. Meetings with attendees are not deleted from Outlook
 (it would e-mail cancellations). Odoo deletes run with the inbound flag, so
 they push nothing. "All existing events" forgets the delta token: the next
 pull is a full round, re-linked through the remaining bindings, our reference
-and the iCalUId by the reconciler. "Only new events" keeps the delta token as
-is and marks no Odoo event pending.
+and the iCalUId by the reconciler, and queues the user's Odoo events of the
+window that no binding links (the first sync's enqueue). "Only new events"
+keeps the delta token, marks no Odoo event pending, and has the pull leave
+out the unlinked Outlook events created before the reset.
 """
+
+from datetime import timedelta
 
 from outlook_sync.client import BatchRequest, event_path
 from outlook_sync.errors import OutlookSyncError
@@ -121,11 +125,19 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
         lines.append(_("%(count)s events deleted from Odoo.", count=len(events)))
         lines.append(_("%(count)s links removed.", count=len(unlink)))
         if self.sync_mode == "all":
-            account.sudo().write({"delta_link": False, "delta_window_start": False, "delta_window_end": False})
-            lines.append(_("The next synchronization reads all existing Outlook events again."))
+            # a full round (no delta link) and a first sync's enqueue of the user's Odoo events
+            # that no binding links (no last_sync); nothing is excluded by its creation date
+            account.sudo().write({"delta_link": False, "delta_window_start": False, "delta_window_end": False,
+                                  "last_sync": False, "new_events_since": False})
+            lines.append(_("The next synchronization reads all existing Outlook events again and sends the "
+                           "Odoo events Outlook does not have."))
         else:
-            if not account.last_sync:
-                account.sudo().last_sync = fields.Datetime.now()  # no first-sync enqueue of old Odoo events
+            now = fields.Datetime.now()
+            # Outlook events created before the reset and not linked are never imported (the pull
+            # skips them by createdDateTime; the field keeps whole seconds, so the reset's own second
+            # counts as before); no first-sync enqueue of old Odoo events either.
+            account.sudo().write({"new_events_since": now.replace(microsecond=0) + timedelta(seconds=1),
+                                  "last_sync": account.last_sync or now})
             lines.append(_("The next synchronization brings only new events."))
         self.result = "\n".join(lines)
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id,
