@@ -52,7 +52,7 @@ class MicrosoftCalendarAccount(models.Model):
         self.ensure_one()
         _ = self.env._
         figures = self.sudo().last_run_counts
-        if figures is None:
+        if not figures:  # no run since this was added: the older summary, if any
             return self.sudo().last_run_summary or ""
         parts = []
         if figures.get("sent"):
