@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from .common import CLIENT_SECRET, OutlookCase
 from .sync_common import SyncCase
 
 
@@ -129,3 +130,14 @@ class TestCalendarRefresh(SyncCase):
         self.push()
         self.assertEqual(self.binding(self.event).state, "synced")
         self.start_tour("/odoo/calendar", "microsoft_calendar_sync_event_state", login="alice")
+
+
+@tagged("post_install", "-at_install")
+class TestSettingsTestConnection(OutlookCase):
+    """The Test connection button in the browser, against the sandbox."""
+
+    def test_good_then_wrong_secret(self):
+        self.start_tour("/odoo/settings", "microsoft_calendar_sync_test_connection", login="admin")
+        # testing a typed secret does not save it
+        stored = self.env["ir.config_parameter"].sudo().get_param("microsoft_calendar_sync.client_secret")
+        self.assertEqual(stored, CLIENT_SECRET)
