@@ -147,8 +147,11 @@ class TestSettings(TransactionCase):
             name = field.get("name")
             if name in ("mcs_enabled", "mcs_redirect_uri_warning", "mcs_notification_url_warning"):
                 continue
-            # the help sits next to the field (a checkbox: next to its label)
-            texts = field.getparent().xpath(".//div[contains(@class, 'text-muted')]")
+            # the help sits next to the field (a checkbox: next to its label), or in the row that follows it
+            # ("Changes made by others", which another view inserts after the conflict policy's row)
+            parent = field.getparent()
+            texts = parent.xpath(".//div[contains(@class, 'text-muted')]") or parent.xpath(
+                "following-sibling::div[1]//div[contains(@class, 'text-muted')]")
             self.assertTrue(texts, f"{name} has no help shown next to it")
         buttons = set(setting.xpath(".//button/@name"))
         self.assertLessEqual({"action_mcs_test_connection", "action_mcs_open_accounts"}, buttons)

@@ -149,7 +149,7 @@ registry.category("web_tour.tours").add("microsoft_calendar_sync_event_state", {
         { trigger: ".o_popover:contains('Synchronized with alice@contoso.com')" },
         { trigger: ".o_popover .o_cw_popover_edit", run: "click" },
         { trigger: ".o_form_view .o_notebook a.nav-link:contains('Outlook')", run: "click" },
-        { trigger: ".o_form_view [name='mcs_binding_ids'] .o_data_row:contains('alice@contoso.com')" },
+        { trigger: ".o_form_view [name='mcs_binding_ids'] .o_data_row:contains('Alice Martin')" },
         { trigger: ".o_form_view [name='mcs_binding_ids'] .o_data_row .badge:contains('Synchronized')" },
     ],
 });
