@@ -4,6 +4,7 @@ its states, its panel and its menu acting on the server; the calendar reloaded
 after a sync that changed events; the event's Outlook state."""
 
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -60,7 +61,15 @@ class TestOutlookButton(HttpCase):
                         "graph_id": "AAMkAGbroken", "outlook_subject": "Broken invite"})
         Binding.create({"key": "failed", "account_id": account.id, "state": "error", "graph_id": "AAMkAGfailed",
                         "outlook_subject": "Failed one", "last_error": "Outlook said no"})
-        self.start_tour("/odoo/calendar", "microsoft_calendar_sync_panel", login="alice")
+        # instant updates on or off and why (a key the subscriptions side adds to the status)
+        Account = type(self.env["microsoft.calendar.account"])
+        real_status = Account._mcs_status
+
+        def with_push(model, user=None):
+            return {**real_status(model, user), "push": {"on": False, "text": "Instant updates are off: not https"}}
+
+        with patch.object(Account, "_mcs_status", with_push):
+            self.start_tour("/odoo/calendar", "microsoft_calendar_sync_panel", login="alice")
 
     def test_menu_stops_resumes_and_disconnects(self):
         account = self.set_state("connected", token_cache="{}")

@@ -86,6 +86,7 @@ registry.category("web_tour.tours").add("microsoft_calendar_sync_panel", {
         { trigger: ".o_mcs_outlook[data-mcs-state='connected'] .o_mcs_status", run: "click" },
         { trigger: ".o_mcs_status_line:contains('Synced just now')" },
         { trigger: ".o_mcs_last_run:contains('2 sent to Outlook, 1 received from Outlook')" },
+        { trigger: ".o_mcs_push:contains('Instant updates are off: not https')" },
         { trigger: ".o_mcs_panel:not(:has(.o_mcs_counts))" },
         { trigger: ".o_mcs_errors:contains('1 events could not be synchronized')" },
         {
