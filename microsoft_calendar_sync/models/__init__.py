@@ -14,3 +14,4 @@ from . import sync_pull
 from . import sync_apply
 from . import outbound_consent
 from . import microsoft_calendar_subscription
+from . import microsoft_calendar_account_overview

@@ -109,6 +109,13 @@ class MicrosoftCalendarAccount(models.Model):
             "errors": account.sync_error_count, "skipped": account.sync_skipped_count,
         } if account else {}
         status["last_run"] = account.last_run_summary or "" if account else ""
+        # what the panel shows in words: the last run, and what is not synchronized and why
+        status["last_run_text"] = account._mcs_last_run_text() if account else ""
+        status["last_run_when"] = account._mcs_last_run_when() if account else ""
+        status["last_run_changed"] = account._mcs_last_run_changed() if account else False
+        skipped, more = account._mcs_skipped_items() if account else ([], 0)
+        status["skipped"] = skipped
+        status["skipped_more"] = more
         return status
 
     # ------------------------------------------------------------------ connect / actions
@@ -315,6 +322,8 @@ class MicrosoftCalendarAccount(models.Model):
             account._mcs_save_cache(signin)
         values["last_run_summary"] = self._mcs_summary(counts)
         account.write(values)
+        # the run's figures, and a bus notification to the user's open calendars if Odoo changed
+        account._mcs_after_run(counts)
         account._mcs_commit(relock=False)
         return counts
 

@@ -86,6 +86,19 @@ class ResConfigSettings(models.TransientModel):
         "image (a tracking pixel, for one) would tell its sender who opened the event, when, and from where. "
         "Tick to keep images from http(s) addresses; inline (cid:) and data: images are never kept.")
 
+    # Stored by hand as "True"/"False" (see get_values/set_values): as a config_parameter
+    # Boolean, False would delete the parameter and its reader's default ("True") would
+    # switch instant updates back on.
+    mcs_change_notifications = fields.Boolean(
+        "Instant updates (change notifications)", default=True,
+        help="Outlook tells Odoo at once when an event changes (a Graph subscription per connected "
+        "account), so changes arrive within seconds instead of at the next polling. Needs an Odoo "
+        "reachable from the Internet over https. Untick to rely on polling only.")
+    mcs_notification_url = fields.Char(
+        "Notification URL", compute="_compute_mcs_notification_url",
+        help="Where Outlook sends its change notifications (this Odoo's address).")
+    mcs_notification_url_warning = fields.Char(compute="_compute_mcs_notification_url")
+
     def _compute_mcs_client_secret_set(self):
         is_set = bool(self.env["ir.config_parameter"].sudo().get_param(PARAM % "client_secret"))
         for settings in self:
@@ -96,7 +109,11 @@ class ResConfigSettings(models.TransientModel):
         res = super().get_values()
         expiry = self.env["ir.config_parameter"].sudo().get_param(PARAM % "client_secret_expiry")
         res["mcs_client_secret_expiry"] = fields.Date.to_date(expiry) if expiry else False
+        res["mcs_change_notifications"] = self._mcs_change_notifications_param() != "False"
         return res
+
+    def _mcs_change_notifications_param(self):
+        return self.env["ir.config_parameter"].sudo().get_param(PARAM % "change_notifications", "True")
 
     def set_values(self):
         super().set_values()
@@ -104,6 +121,7 @@ class ResConfigSettings(models.TransientModel):
         if self.env.is_superuser() or self.env.user.has_group("base.group_system"):
             self.env["ir.config_parameter"].sudo().set_param(
                 PARAM % "client_secret_expiry", fields.Date.to_string(self.mcs_client_secret_expiry) or False)
+            self._mcs_store_change_notifications()
         # the synchronization cron follows the polling interval
         cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull", raise_if_not_found=False)
         if cron and self.mcs_polling_minutes and (cron.interval_number, cron.interval_type) != (
@@ -120,6 +138,27 @@ class ResConfigSettings(models.TransientModel):
                 self.env["ir.config_parameter"].sudo().set_param(PARAM % "client_secret", secret)
                 # not kept on the settings row either (transient, but still a table)
                 settings.mcs_client_secret = False
+
+    def _mcs_store_change_notifications(self):
+        """The switch as an explicit "True"/"False"; a change has the subscriptions cron follow it."""
+        wanted = "True" if self.mcs_change_notifications else "False"
+        if wanted == self._mcs_change_notifications_param():
+            return
+        self.env["ir.config_parameter"].sudo().set_param(PARAM % "change_notifications", wanted)
+        cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_subscriptions", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
+
+    @api.depends("company_id")
+    def _compute_mcs_notification_url(self):
+        url = self.env["microsoft.calendar.subscription"].sudo()._mcs_notification_url()
+        warning = False if url else self.env._(
+            "Instant updates cannot work here: Outlook only sends change notifications to an https address "
+            "(or to this machine, for tests), and this Odoo's address (web.base.url) is neither. Changes still "
+            "arrive at each polling.")
+        for settings in self:
+            settings.mcs_notification_url = url or False
+            settings.mcs_notification_url_warning = warning
 
     @api.depends("company_id")
     def _compute_mcs_redirect_uri(self):
@@ -173,7 +212,7 @@ class ResConfigSettings(models.TransientModel):
         }
 
     def action_mcs_open_accounts(self):
-        return self.env["ir.actions.act_window"]._for_xml_id("microsoft_calendar_sync.microsoft_calendar_account_action")
+        return self.env["microsoft.calendar.account"]._mcs_action_overview()
 
     # -- client secret expiry reminder --------------------------------------------------
 

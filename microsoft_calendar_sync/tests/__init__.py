@@ -26,3 +26,5 @@ from . import test_reset_account
 from . import test_test_connection
 from . import test_notifications
 from . import test_sync_cost
+from . import test_accounts_overview
+from . import test_sign_in_pages

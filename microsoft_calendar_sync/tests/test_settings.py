@@ -104,3 +104,54 @@ class TestSettings(TransactionCase):
         # Calendar's own option (which installs Odoo's microsoft_calendar) is hidden
         calendar_option = form.xpath("//setting[@id='sync_outlook_calendar_setting']")[0]
         self.assertEqual(calendar_option.get("invisible"), "1")
+
+    def test_instant_updates_switch_survives_a_save(self):
+        cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_subscriptions")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+
+        def triggers():
+            return Trigger.search_count([("cron_id", "=", cron.id)])
+
+        self.assertTrue(self.settings().mcs_change_notifications)  # on by default
+        before = triggers()
+        self.settings(mcs_change_notifications=False).execute()
+        self.assertEqual(self.param("change_notifications"), "False")
+        self.assertFalse(self.settings().mcs_change_notifications)
+        self.assertFalse(self.env["microsoft.calendar.subscription"]._mcs_enabled())
+        self.assertEqual(triggers(), before + 1, "switching off has the subscriptions cron run")
+        # an unrelated save keeps it off and triggers nothing
+        self.settings(mcs_change_notifications=False, mcs_polling_minutes=20).execute()
+        self.assertEqual(self.param("change_notifications"), "False")
+        self.assertEqual(triggers(), before + 1)
+        self.settings(mcs_change_notifications=True).execute()
+        self.assertEqual(self.param("change_notifications"), "True")
+        self.assertTrue(self.env["microsoft.calendar.subscription"]._mcs_enabled())
+        self.assertEqual(triggers(), before + 2)
+
+    def test_notification_url_or_why_instant_updates_cannot_work(self):
+        icp = self.env["ir.config_parameter"].sudo()
+        icp.set_param("web.base.url", "https://odoo.example.com")
+        settings = self.settings()
+        self.assertEqual(settings.mcs_notification_url, "https://odoo.example.com/microsoft_calendar_sync/notifications")
+        self.assertFalse(settings.mcs_notification_url_warning)
+        icp.set_param("web.base.url", "http://odoo.example.com")
+        settings = self.settings()
+        self.assertFalse(settings.mcs_notification_url)
+        self.assertIn("https", settings.mcs_notification_url_warning)
+
+    def test_every_option_has_help_in_the_form(self):
+        arch = self.env["res.config.settings"].get_views([(False, "form")])["views"]["form"]["arch"]
+        setting = etree.fromstring(arch).xpath("//setting[@id='microsoft_calendar_sync_setting']")[0]
+        self.assertIn("col-lg-12", setting.get("class", ""))
+        for field in setting.xpath(".//field[not(@invisible='1')]"):
+            name = field.get("name")
+            if name in ("mcs_enabled", "mcs_redirect_uri_warning", "mcs_notification_url_warning"):
+                continue
+            # the help sits next to the field (a checkbox: next to its label), or in the row that follows it
+            # ("Changes made by others", which another view inserts after the conflict policy's row)
+            parent = field.getparent()
+            texts = parent.xpath(".//div[contains(@class, 'text-muted')]") or parent.xpath(
+                "following-sibling::div[1]//div[contains(@class, 'text-muted')]")
+            self.assertTrue(texts, f"{name} has no help shown next to it")
+        buttons = set(setting.xpath(".//button/@name"))
+        self.assertLessEqual({"action_mcs_test_connection", "action_mcs_open_accounts"}, buttons)

@@ -1,9 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The Outlook button in the Calendar, rendered in a real browser, in each of
-its states, and its menu acting on the server."""
+its states, its panel and its menu acting on the server; the calendar reloaded
+after a sync that changed events; the event's Outlook state."""
+
+from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import CLIENT_SECRET, OutlookCase
+from .sync_common import SyncCase
 
 
 @tagged("post_install", "-at_install")
@@ -39,6 +46,31 @@ class TestOutlookButton(HttpCase):
                 self.set_state(state, **values)
                 self.start_tour("/odoo/calendar", f"microsoft_calendar_sync_button_{state}", login="alice")
 
+    def test_panel_says_what_the_last_run_did_and_what_is_skipped(self):
+        account = self.set_state("connected", last_sync=fields.Datetime.now(),
+                                 last_run_counts={"sent": 2, "received": 1},
+                                 last_run_end=fields.Datetime.now())
+        Binding = self.env["microsoft.calendar.binding"].sudo()
+        start = datetime.now().replace(microsecond=0)
+        Binding.create([{
+            "key": f"weekly-{number}", "account_id": account.id, "state": "skipped", "skip_reason": "recurring",
+            "graph_id": f"AAMkAGweekly{number}", "outlook_subject": "Weekly standup",
+            "outlook_start": start + timedelta(weeks=number),
+        } for number in range(19)])
+        Binding.create({"key": "broken", "account_id": account.id, "state": "skipped", "skip_reason": "unreadable",
+                        "graph_id": "AAMkAGbroken", "outlook_subject": "Broken invite"})
+        Binding.create({"key": "failed", "account_id": account.id, "state": "error", "graph_id": "AAMkAGfailed",
+                        "outlook_subject": "Failed one", "last_error": "Outlook said no"})
+        # instant updates on or off and why (a key the subscriptions side adds to the status)
+        Account = type(self.env["microsoft.calendar.account"])
+        real_status = Account._mcs_status
+
+        def with_push(model, user=None):
+            return {**real_status(model, user), "push": {"on": False, "text": "Instant updates are off: not https"}}
+
+        with patch.object(Account, "_mcs_status", with_push):
+            self.start_tour("/odoo/calendar", "microsoft_calendar_sync_panel", login="alice")
+
     def test_menu_stops_resumes_and_disconnects(self):
         account = self.set_state("connected", token_cache="{}")
         self.start_tour("/odoo/calendar", "microsoft_calendar_sync_button_menu", login="alice")
@@ -64,3 +96,57 @@ class TestOutlookButton(HttpCase):
             "else { console.log('test successful'); } })();",
             login="alice",
         )
+
+
+@tagged("post_install", "-at_install")
+class TestCalendarRefresh(SyncCase):
+    """The calendar shows what a sync brought in, without a reload."""
+
+    def setUp(self):
+        super().setUp()
+        # today, so the calendar's current week shows it whatever the weekday
+        noon = datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
+        self.event = self.make_event("Before the rename", start=noon, stop=noon + timedelta(hours=1))
+        self.push()
+        self.assertEqual(self.binding(self.event).state, "synced")
+        self.outlook_update(self.binding(self.event).graph_id, {"subject": "Renamed in Outlook"})
+
+    def test_sync_now_reloads_the_calendar(self):
+        self.start_tour("/odoo/calendar", "microsoft_calendar_sync_refresh_after_sync_now", login="alice")
+        self.assertEqual(self.event.name, "Renamed in Outlook")
+
+    def test_a_run_that_changed_events_reloads_the_open_calendar(self):
+        self.start_tour("/odoo/calendar", "microsoft_calendar_sync_refresh_on_bus", login="alice")
+        self.assertEqual(self.event.name, "Renamed in Outlook")
+
+    def changed_notifications(self):
+        self.env.cr.precommit.run()  # bus.bus rows are written when the transaction commits
+        return self.env["bus.bus"].sudo().search([("message", "like", "microsoft_calendar_sync/changed")])
+
+    def test_one_notification_per_run_that_changed_events(self):
+        self.env["bus.bus"].sudo().search([]).unlink()
+        self.sync()  # brings the rename
+        self.assertEqual(len(self.changed_notifications()), 1)
+        self.assertTrue(self.account._mcs_last_run_changed())
+        self.env["bus.bus"].sudo().search([]).unlink()
+        self.sync()  # nothing new
+        self.assertFalse(self.changed_notifications())
+        self.assertFalse(self.account._mcs_last_run_changed())
+
+    def test_event_form_and_popover_show_the_outlook_state(self):
+        self.sync()
+        self.event.name = "Synced meeting"
+        self.push()
+        self.assertEqual(self.binding(self.event).state, "synced")
+        self.start_tour("/odoo/calendar", "microsoft_calendar_sync_event_state", login="alice")
+
+
+@tagged("post_install", "-at_install")
+class TestSettingsTestConnection(OutlookCase):
+    """The Test connection button in the browser, against the sandbox."""
+
+    def test_good_then_wrong_secret(self):
+        self.start_tour("/odoo/settings", "microsoft_calendar_sync_test_connection", login="admin")
+        # testing a typed secret does not save it
+        stored = self.env["ir.config_parameter"].sudo().get_param("microsoft_calendar_sync.client_secret")
+        self.assertEqual(stored, CLIENT_SECRET)

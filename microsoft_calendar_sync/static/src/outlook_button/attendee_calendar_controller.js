@@ -7,3 +7,10 @@ import { OutlookSyncButton } from "./outlook_sync_button";
 patch(AttendeeCalendarController, {
     components: { ...AttendeeCalendarController.components, OutlookSyncButton },
 });
+
+patch(AttendeeCalendarController.prototype, {
+    /** A sync changed the user's events (Sync now, or a background run): show them as they are now. */
+    onOutlookChanged() {
+        return this.model.load();
+    },
+});

@@ -1,17 +1,24 @@
 // License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import { Component, onWillStart, useState } from "@odoo/owl";
+import { Component, onWillStart, onWillUnmount, useState } from "@odoo/owl";
 import { Dropdown } from "@web/core/dropdown/dropdown";
 import { DropdownItem } from "@web/core/dropdown/dropdown_item";
 import { _t } from "@web/core/l10n/translation";
-import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
+import { deserializeDateTime } from "@web/core/l10n/dates";
 import { rpc } from "@web/core/network/rpc";
 import { useService } from "@web/core/utils/hooks";
 
+/** What the server sends the user's tabs when a sync run changed their Odoo events. */
+export const CHANGED_NOTIFICATION = "microsoft_calendar_sync/changed";
+
 /**
- * The Outlook button of the Calendar app: shows the user's Outlook connection
- * (not connected, synchronizing, synchronized, paused, needs re-authentication,
- * error) and offers Sync now, Stop synchronization, Resume and Disconnect.
+ * The Outlook button of the Calendar app: one status line ("Synced 2 min ago",
+ * "Syncing…", "Paused", "Needs you to sign in again", "Error: …") and a panel
+ * saying what the last run did, what is not synchronized and why, and the
+ * actions (Sync now, Stop synchronization, Resume, Reconnect, Disconnect).
  * Everything goes through /microsoft_calendar_sync/* (the server checks who asks).
+ *
+ * ``onChange`` is called when a sync changed the user's Odoo events: after
+ * "Sync now", or when a background run says so on the bus.
  */
 export class OutlookSyncButton extends Component {
     static template = "microsoft_calendar_sync.OutlookSyncButton";
@@ -21,7 +28,11 @@ export class OutlookSyncButton extends Component {
     setup() {
         this.notification = useService("notification");
         this.action = useService("action");
+        this.busService = useService("bus_service");
         this.state = useState({ status: null, busy: false });
+        this.onChanged = this.onChanged.bind(this);
+        this.busService.subscribe(CHANGED_NOTIFICATION, this.onChanged);
+        onWillUnmount(() => this.busService.unsubscribe(CHANGED_NOTIFICATION, this.onChanged));
         onWillStart(() => this.refresh());
     }
 
@@ -31,6 +42,12 @@ export class OutlookSyncButton extends Component {
             this.notification.add(status.flash.message, { type: status.flash.type });
         }
         this.state.status = status;
+    }
+
+    /** A background run changed the user's events: show its outcome and reload the calendar. */
+    async onChanged() {
+        await this.refresh();
+        await this.props.onChange?.();
     }
 
     get status() {
@@ -45,43 +62,46 @@ export class OutlookSyncButton extends Component {
         return this.status.enabled && this.status.configured;
     }
 
-    get lastSyncText() {
-        return this.formatMoment(this.status.last_sync);
+    /** "2 min ago", or "just now" under a minute (the clocks of browser and server differ a little). */
+    relative(value) {
+        const moment = deserializeDateTime(value);
+        if (Math.abs(moment.diffNow("seconds").seconds) < 60) {
+            return _t("just now");
+        }
+        return moment.toRelative({ style: "short" });
     }
 
-    formatMoment(value) {
-        return value ? formatDateTime(deserializeDateTime(value)) : "";
-    }
-
-    get tooltip() {
+    /** The status in one line. */
+    get statusLine() {
         const s = this.status;
         if (!this.available) {
             return _t("Outlook Calendar is not set up yet (Settings > General Settings > Integrations).");
         }
         switch (s.state) {
-            case "connected": {
-                const lines = [_t("Connected to %s.", s.mailbox)];
-                lines.push(
-                    s.last_sync
-                        ? _t("Last synchronization: %s", this.lastSyncText)
-                        : _t("Not synchronized yet.")
-                );
-                if (s.last_check) {
-                    lines.push(_t("Last connection check: %s", this.formatMoment(s.last_check)));
-                }
-                return lines.join("\n");
-            }
+            case "connected":
+                return s.last_sync
+                    ? _t("Synced %s", this.relative(s.last_sync))
+                    : _t("Connected, not synced yet");
             case "syncing":
-                return _t("Synchronizing with %s…", s.mailbox);
+                return _t("Syncing…");
             case "paused":
-                return _t("Synchronization with %s is stopped.", s.mailbox);
+                return _t("Paused");
             case "needs_reauth":
-                return _t("Microsoft asks you to sign in again. %s", s.last_error || "");
+                return _t("Needs you to sign in again");
             case "error":
-                return s.last_error || _t("The last synchronization failed.");
+                return _t("Error: %s", s.last_error || _t("the last synchronization failed."));
             default:
                 return _t("Connect your Outlook calendar");
         }
+    }
+
+    get tooltip() {
+        return this.status.mailbox ? `${this.statusLine}\n${this.status.mailbox}` : this.statusLine;
+    }
+
+    /** Instant updates (change notifications) on or off, and why; absent on servers without them. */
+    get pushText() {
+        return (this.status.push && this.status.push.text) || "";
     }
 
     connect() {
@@ -112,14 +132,17 @@ export class OutlookSyncButton extends Component {
                     this.notification.add(successMessage, { type: "success" });
                 }
             }
-            this.props.onChange?.();
+            return result;
         } finally {
             this.state.busy = false;
         }
     }
 
-    syncNow() {
-        return this.call("sync_now");
+    async syncNow() {
+        await this.call("sync_now");
+        if (this.status.last_run_changed) {
+            await this.props.onChange?.();
+        }
     }
 
     pause() {

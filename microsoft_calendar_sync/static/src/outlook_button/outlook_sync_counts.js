@@ -3,27 +3,36 @@ import { _t } from "@web/core/l10n/translation";
 import { patch } from "@web/core/utils/patch";
 import { OutlookSyncButton } from "./outlook_sync_button";
 
+const STATUS_LIST = "microsoft_calendar_sync.microsoft_calendar_binding_action";
+
 /**
- * The sync engine's figures on the Outlook button: how many events are
- * synchronized, waiting, in error or skipped, and the last run's summary
- * (from /microsoft_calendar_sync/status: ``counts`` and ``last_run``); and,
- * when colleagues' changes wait for this user's approval, a link to them.
+ * The sync engine's side of the panel (from /microsoft_calendar_sync/status):
+ * what the last run did (``last_run_text``), the events in error, the events
+ * not synchronized by name and reason (``skipped``) with a link to the status
+ * list, and the colleagues' changes waiting for this user's approval.
  */
 patch(OutlookSyncButton.prototype, {
-    get countsText() {
-        const counts = this.status.counts || {};
-        if (!Object.keys(counts).length) {
+    get lastRunText() {
+        const s = this.status;
+        if (!s.last_run_text) {
             return "";
         }
-        return _t(
-            "%(synced)s synchronized, %(pending)s waiting, %(errors)s in error, %(skipped)s skipped",
-            {
-                synced: counts.synced || 0,
-                pending: counts.pending || 0,
-                errors: counts.errors || 0,
-                skipped: counts.skipped || 0,
-            }
-        );
+        return s.last_run_when
+            ? _t("Last run (%(when)s): %(what)s", { when: s.last_run_when, what: s.last_run_text })
+            : _t("Last run: %s", s.last_run_text);
+    },
+
+    get errorsText() {
+        const errors = (this.status.counts || {}).errors || 0;
+        return errors ? _t("%s events could not be synchronized", errors) : "";
+    },
+
+    get skippedItems() {
+        return this.status.skipped || [];
+    },
+
+    skippedLabel(item) {
+        return item.count > 1 ? _t("%(name)s (%(count)s occurrences)", item) : item.name;
     },
 
     get heldText() {
@@ -31,23 +40,21 @@ patch(OutlookSyncButton.prototype, {
         return held ? _t("%s changes by others wait for your approval", held) : "";
     },
 
-    openHeld() {
-        return this.action.doAction("microsoft_calendar_sync.microsoft_calendar_binding_action_held");
+    openStatusList(filter) {
+        return this.action.doAction(STATUS_LIST, {
+            additionalContext: { search_default_problems: 0, [`search_default_${filter}`]: 1 },
+        });
     },
 
-    get tooltip() {
-        const lines = [super.tooltip];
-        if (["connected", "error", "syncing"].includes(this.status.state)) {
-            if (this.countsText) {
-                lines.push(this.countsText);
-            }
-            if (this.heldText) {
-                lines.push(this.heldText);
-            }
-            if (this.status.state === "connected" && this.status.last_error) {
-                lines.push(this.status.last_error);
-            }
-        }
-        return lines.join("\n");
+    openErrors() {
+        return this.openStatusList("problems");
+    },
+
+    openSkipped() {
+        return this.openStatusList("skipped");
+    },
+
+    openHeld() {
+        return this.action.doAction("microsoft_calendar_sync.microsoft_calendar_binding_action_held");
     },
 });
