@@ -224,7 +224,7 @@ class BindingStoreAdapter:
         self.include_pending = include_pending
         #: keys ``pending()`` offers the reconciler (the push run's current chunk)
         self.offer = set()
-        self.records = {}
+        self._records = None
         self._core = {}
         self._by_odoo = {}
         self._by_graph = {}
@@ -232,9 +232,19 @@ class BindingStoreAdapter:
         self._by_transaction = {}
         #: odoo_ref -> calendar.event id, filled by the sync run, so saved rows point at their event
         self.event_ids = {}
-        records = self.Binding.with_context(active_test=False).search([("account_id", "=", account.id)])
-        for record in records:
-            self._index(record)
+
+    @property
+    def records(self):
+        """Every row of the account by key, read at the first lookup: an idle run reads none."""
+        if self._records is None:
+            self._records = {}
+            for record in self.search([]):
+                self._index(record)
+        return self._records
+
+    def search(self, domain):
+        """The account's rows matching ``domain``, straight from the database (the index is not read)."""
+        return self.Binding.with_context(active_test=False).search([("account_id", "=", self.account.id), *domain])
 
     # -- index ---------------------------------------------------------------
 
@@ -296,8 +306,8 @@ class BindingStoreAdapter:
 
     def due(self):
         """Records the push run must look at: pending and due."""
-        return [record for record in self.records.values()
-                if record.state == "pending" and (not record.next_retry or record.next_retry <= self.now)]
+        due = self.search([("state", "=", "pending"), "|", ("next_retry", "=", False), ("next_retry", "<=", self.now)])
+        return [self.records[record.key] for record in due] if due else []
 
     def pending(self):
         if not self.include_pending:

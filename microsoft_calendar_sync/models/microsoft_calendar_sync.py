@@ -85,6 +85,9 @@ class MicrosoftCalendarAccount(models.Model):
     sync_pending_count = fields.Integer("Pending", compute="_compute_sync_counts")
     sync_error_count = fields.Integer("Errors", compute="_compute_sync_counts")
     sync_skipped_count = fields.Integer("Skipped", compute="_compute_sync_counts")
+    linked_mailbox_id = fields.Char(
+        readonly=True, copy=False,
+        help="The Microsoft user ID of the mailbox the sync status rows belong to (kept after a disconnect).")
     last_run_summary = fields.Char("Last run", readonly=True, copy=False)
     # The crons' round-robin (see _mcs_run_accounts).
     last_run_start = fields.Datetime("Last cron run started", readonly=True, copy=False)
@@ -122,8 +125,18 @@ class MicrosoftCalendarAccount(models.Model):
 
     @api.model
     def _mcs_connect(self, user, signin, signed_in):
+        previous = self._mcs_for_user(user)
+        linked_to = previous.linked_mailbox_id if previous else False
         account = super()._mcs_connect(user, signin, signed_in)
-        # First sync: queued for a cron worker right after this request commits.
+        if linked_to and linked_to != account.microsoft_user_id:
+            # Another mailbox: the links name events of the old one (their ids mean nothing here,
+            # a push would find them "gone" and archive their Odoo events). The events stay on
+            # both sides; the new mailbox starts as a first connection.
+            account.binding_ids.sudo().unlink()
+            account.write({"delta_link": False, "delta_window_start": False, "delta_window_end": False})
+        # The first sync's enqueue also brings the events created while disconnected (it skips
+        # linked ones); a first sync is queued for a cron worker right after this request commits.
+        account.write({"last_sync": False, "linked_mailbox_id": account.microsoft_user_id})
         self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull").sudo()._trigger()
         return account
 
@@ -231,6 +244,7 @@ class MicrosoftCalendarAccount(models.Model):
         """Hold the account row for this run; False if another worker holds it, or if the
         user paused, disconnected or reconnected the account since the run read it (its
         cached ``connection_key`` is the run's): the run must then stop, not write over it."""
+        self.sudo().flush_recordset(["state", "connection_key"])  # a pause or resume of this transaction
         self.env.cr.execute(
             "SELECT state, connection_key FROM microsoft_calendar_account WHERE id = %s FOR UPDATE SKIP LOCKED",
             [self.id])

@@ -109,9 +109,9 @@ class MicrosoftCalendarAccount(models.Model):
         """The end of a round: bound events a full round never listed are deleted or out of the window.
 
         Checked one by one (a GET each, in $batch), never assumed: the same rules as an @removed."""
-        unseen = [record for record in store.records.values() if record.delta_unseen]
-        if not unseen:
+        if not store.search([("delta_unseen", "=", True)]):
             return
+        unseen = [record for record in store.records.values() if record.delta_unseen]
         self.env["microsoft.calendar.binding"].browse([record.id for record in unseen]).write(
             {"delta_unseen": False})
         suspects = []
@@ -128,8 +128,8 @@ class MicrosoftCalendarAccount(models.Model):
             self._mcs_settle_removed(client, reconciler, store, suspects, counts, settings)
 
     def _mcs_recheck_deletions(self, client, reconciler, store, counts, settings):
-        graph_ids = [record.graph_id for record in store.records.values()
-                     if record.deletion_check and record.graph_id and record.state != "skipped"]
+        checks = store.search([("deletion_check", "=", True), ("graph_id", "!=", False), ("state", "!=", "skipped")])
+        graph_ids = [store.record(record.key).graph_id for record in checks]
         if graph_ids:
             self._mcs_settle_removed(client, reconciler, store, graph_ids, counts, settings)
 
@@ -176,7 +176,7 @@ class MicrosoftCalendarAccount(models.Model):
         outlook_items, outlook_deleted, suspects = [], [], []
         raws = list(page.items)
         listed = []
-        unconfirmed = any(record.transaction_id and not record.graph_id for record in store.records.values())
+        unconfirmed = bool(raws) and bool(store.search([("transaction_id", "!=", False), ("graph_id", "=", False)]))
         unread = []  # indexes of new events whose transactionId the page did not say
         skipped_series = set()
         for raw in raws:

@@ -1,0 +1,92 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Stop and resume, disconnect and reconnect: nothing is sent while stopped, the
+resume catches up with both sides (also after the delta token expired), and the
+same mailbox reconnected re-links instead of duplicating."""
+
+from odoo.tests import tagged
+
+from .sync_common import SyncCase
+
+
+@tagged("post_install", "-at_install", "mcs_sync")
+class TestLifecycle(SyncCase):
+
+    def setUp(self):
+        super().setUp()
+        self.kept = self.make_event("Kept")
+        self.renamed_in_odoo = self.make_event("Odoo renames me")
+        self.from_outlook = self.outlook_create("Outlook renames me")
+        self.deleted_in_outlook = self.outlook_create("Outlook deletes me")
+        self.sync()
+
+    def change_both_sides(self, outlook):
+        """What the user does on both sides while the sync is stopped."""
+        self.renamed_in_odoo.name = "Renamed in Odoo"
+        self.make_event("Created in Odoo meanwhile")
+        with outlook as client:
+            client.update_event(self.from_outlook["id"], {"subject": "Renamed in Outlook"})
+            client.delete_event(self.deleted_in_outlook["id"])
+            client.create_event({
+                "subject": "Created in Outlook meanwhile",
+                "start": {"dateTime": self.tomorrow.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+                "end": {"dateTime": self.tomorrow.replace(hour=11).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}})
+
+    def assert_both_sides_agree(self):
+        odoo = sorted(self.env["calendar.event"].sudo().search([("user_id", "=", self.alice.id)]).mapped("name"))
+        outlook = sorted(event["subject"] for event in self.outlook_events())
+        expected = ["Created in Odoo meanwhile", "Created in Outlook meanwhile", "Kept",
+                    "Renamed in Odoo", "Renamed in Outlook"]
+        self.assertEqual(odoo, expected, "Odoo: every change of both sides, nothing twice")
+        self.assertEqual(outlook, expected, "Outlook: every change of both sides, nothing twice")
+        self.assertEqual(self.sent_mail(), [])
+
+    def test_stop_then_resume_catches_up_both_ways(self):
+        self.account.with_user(self.alice).action_pause()
+        self.change_both_sides(self.outlook())
+        self.control("DELETE", "/stats")
+        Account = self.env["microsoft.calendar.account"]
+        Account._mcs_cron_push()
+        Account._mcs_cron_pull()
+        self.assertEqual(self.control("GET", "/stats")["total"], 0, "a stopped sync sends nothing to Microsoft")
+        self.account.with_user(self.alice).action_resume()
+        self.sync()
+        self.assert_both_sides_agree()
+
+    def test_resume_after_the_delta_token_expired(self):
+        self.account.with_user(self.alice).action_pause()
+        self.change_both_sides(self.outlook())
+        self.control("POST", "/delta/evict", {"mailbox": "alice@contoso.com"})
+        self.account.with_user(self.alice).action_resume()
+        self.sync()
+        self.sync()
+        self.assert_both_sides_agree()
+
+    def test_disconnect_keeps_everything_and_the_same_mailbox_relinks(self):
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        outlook = settings.graph_client(self.account._mcs_sign_in())  # Alice keeps using Outlook meanwhile
+        bindings = self.env["microsoft.calendar.binding"].sudo().search([("account_id", "=", self.account.id)])
+        self.account.with_user(self.alice).action_disconnect()
+        self.assertEqual(len(self.outlook_events()), 4, "disconnecting deletes nothing in Outlook")
+        self.assertTrue(self.kept.exists() and self.kept.active, "nor in Odoo")
+        self.change_both_sides(outlook)
+        self.assert_connected(self.connect(self.alice), self.alice, "alice@contoso.com")
+        self.env.invalidate_all()  # the connect request wrote the account through another environment
+        self.sync()
+        self.assert_both_sides_agree()
+        self.assertTrue(bindings.exists(), "the same links are used again")
+
+    def test_another_mailbox_starts_afresh_without_touching_the_old_one(self):
+        old_mailbox = sorted(event["subject"] for event in self.outlook_events())
+        self.account.with_user(self.alice).action_disconnect()
+        self.alice.sudo().mcs_expected_mailbox = "bob@contoso.com"  # an administrator moves her mailbox
+        self.assert_connected(self.connect(self.alice, address="bob@contoso.com"), self.alice, "bob@contoso.com")
+        self.env.invalidate_all()
+        self.assertFalse(self.account.binding_ids, "the links to the old mailbox's events are gone")
+        self.sync()
+        self.assertEqual(sorted(event["subject"] for event in self.outlook_events()), old_mailbox,
+                         "nothing deleted or changed in the old mailbox")
+        Event = self.env["calendar.event"].sudo()
+        for name in ("Kept", "Odoo renames me", "Outlook renames me", "Outlook deletes me"):
+            self.assertEqual(Event.search_count([("name", "=", name), ("active", "=", True)]), 1, name)
+        self.assertIn("Kept", [event["subject"] for event in self.outlook_events("bob@contoso.com")],
+                      "the Odoo events go to the new mailbox as on a first connection")
