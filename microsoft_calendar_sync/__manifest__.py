@@ -36,6 +36,7 @@
         "views/templates.xml",
         "views/calendar_event_views.xml",
         "wizard/reset_account_views.xml",
+        "wizard/cleanup_views.xml",
         "views/microsoft_calendar_sync_run_views.xml",
     ],
     # demo users matching the sandbox seed's mailboxes, and a few events
