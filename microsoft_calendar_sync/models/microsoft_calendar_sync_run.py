@@ -14,7 +14,7 @@ writes them as superuser.
 """
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from outlook_sync.errors import AuthRequired, BudgetExhausted, ReauthenticationRequired
 
@@ -211,7 +211,7 @@ class MicrosoftCalendarAccount(models.Model):
         self.ensure_one()
         Run = self.env["microsoft.calendar.sync.run"].sudo()
         Error = self.env["microsoft.calendar.sync.error"].sudo()
-        now = fields.Datetime.now()
+        now = datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None, microsecond=0)
         duration = round(max(time.time() - started, 0.0), 1)
         graph = {key[len("graph "):]: number for key, number in counts.items() if key.startswith("graph ") and number}
         outcome = self._mcs_run_outcome(counts, error)

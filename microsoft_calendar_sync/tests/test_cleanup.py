@@ -7,7 +7,7 @@ and only the owner or a manager may run it."""
 from outlook_sync.mapping import ODOO_REF_PROPERTY_ID
 
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..utils import event_mapping
 from .sync_common import SyncCase
@@ -94,6 +94,9 @@ class TestCleanup(SyncCase):
             self.Cleanup.with_user(self.bob).create({"account_id": self.account.id})
         with self.assertRaises(AccessError):
             self.account.with_user(self.bob).action_mcs_cleanup()
+        portal = new_test_user(self.env, "portal_cleanup", groups="base.group_portal")
+        with self.assertRaises(AccessError):
+            self.Cleanup.with_user(portal).create({"account_id": self.account.id})
         self.assertEqual(len(self.outlook_events()), 3)
         result = self.account.with_user(self.manager).action_mcs_cleanup()
         self.assertIn("2 events removed from Outlook", result)

@@ -106,6 +106,15 @@ class TestSyncLog(SyncCase):
         self.assertIn("Correct it in Odoo", error.hint)
         self.assertTrue(error.event_id)
 
+    def test_errors_of_a_dead_run_join_the_next_run(self):
+        # an error row written before its run could be logged (the worker died after a commit point)
+        orphan = self.Error.create({"account_id": self.account.id, "operation": "Update in Outlook",
+                                    "message": "HTTP 500", "status": 500})
+        self.sync()
+        run = self.last_run()
+        self.assertEqual(orphan.run_id, run)
+        self.assertNotEqual(run.outcome, "idle", "a run with errors to show is never merged away")
+
     def test_failed_run_is_logged_with_request_id(self):
         self.fault(method="GET", path="*delta*", status=403, code="ErrorAccessDenied", times=None)
         with self.assertLogs("odoo.addons.microsoft_calendar_sync", "WARNING"):
@@ -117,6 +126,27 @@ class TestSyncLog(SyncCase):
         self.assertEqual((error.code, error.status), ("ErrorAccessDenied", 403))
         self.assertTrue(error.request_id, "Graph's request-id is what support asks for")
         self.assertIn("organizer", error.hint)
+
+    def test_revoked_grant_is_logged_as_needs_reauthentication(self):
+        self.control("POST", "/tokens/expire", {"mailbox": "alice@contoso.com", "kind": "all", "revoke": True})
+        self.sync()
+        run = self.last_run()
+        self.assertEqual(run.outcome, "needs_reauth")
+        self.assertIn("Reconnect", run.error_text)
+        self.assertEqual(run.error_ids.code, "invalid_grant")
+        self.assertIn("Reconnect your Outlook calendar", run.error_ids.hint)
+
+    def test_health_filters(self):
+        """The domains of the health overview's filters find the accounts they name."""
+        Account = self.Account.with_user(self.manager)
+        stale = [("state", "not in", ("not_connected", "paused")), "|", ("last_sync", "=", False),
+                 ("last_sync", "<", "now -1d")]
+        self.assertFalse(Account.search(stale))
+        self.account.sudo().last_sync = fields.Datetime.now() - timedelta(days=2)
+        self.assertEqual(Account.search(stale), self.account)
+        self.account.with_user(self.alice).action_pause()
+        self.assertFalse(Account.search(stale))
+        self.assertEqual(Account.search([("state", "=", "paused")]), self.account)
 
     def test_conflict_row_with_both_values(self):
         event = self.make_event("Planning")
@@ -163,10 +193,13 @@ class TestSyncLogAccess(SyncCase):
                                                                          limit=1)
         self.error = self.run.error_ids
         self.assertTrue(self.error)
+        self.conflict = self.env["microsoft.calendar.sync.conflict"].sudo().create({
+            "account_id": self.account.id, "event_name": "Planning", "field_names": "subject",
+            "odoo_value": "A", "outlook_value": "B", "winner": "outlook"})
         self.portal = new_test_user(self.env, "portal_log", groups="base.group_portal")
 
     def records(self):
-        return [self.run, self.error]
+        return [self.run, self.error, self.conflict]
 
     def test_owner_reads_only(self):
         for record in self.records():
@@ -203,6 +236,10 @@ class TestSyncLogAccess(SyncCase):
                 managed.write({"account_id": self.account.id})
             with self.assertRaises(AccessError):
                 managed.unlink()
+        for model in ("microsoft.calendar.sync.run", "microsoft.calendar.sync.error",
+                      "microsoft.calendar.sync.conflict"):
+            views = self.env[model].with_user(self.manager).get_views([(False, "list"), (False, "search")])
+            self.assertIn("list", views["views"])
         action = self.account.with_user(self.manager).action_open_sync_log()
         self.assertEqual(self.env[action["res_model"]].with_user(self.manager).search(action["domain"]),
                          self.run.search([("account_id", "=", self.account.id)]))
