@@ -58,7 +58,9 @@ def _error_hint(env, status, code, attempts=0):
         return _("The event no longer exists in Outlook; the next synchronization settles it.")
     if status in (409, 412):
         return _("The event changed in Outlook meanwhile; the next synchronization merges both versions.")
-    if status == 429 or (status and status >= 500) or code in ("budget", "timeout"):
+    if code == "budget":
+        return _("Nothing: there was more to do than one run may take; the next run goes on from here.")
+    if status == 429 or (status and status >= 500) or code == "timeout":
         return _("Outlook is busy or unreachable; the synchronization tries again by itself.")
     if status == 400 or code.startswith("errorinvalid"):
         return _("Outlook does not accept this event as it is (for example an invalid attendee e-mail or "
@@ -107,7 +109,7 @@ class MicrosoftCalendarSyncRun(models.Model):
     error_text = fields.Text("Error", readonly=True)
     error_ids = fields.One2many("microsoft.calendar.sync.error", "run_id", "What failed", readonly=True)
 
-    @api.depends("start", "outcome", "account_id")
+    @api.depends("start", "last_start", "outcome", "account_id.user_id.name")
     def _compute_display_name(self):
         outcomes = dict(self._fields["outcome"]._description_selection(self.env))
         for run in self:
