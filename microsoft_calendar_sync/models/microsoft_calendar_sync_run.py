@@ -138,9 +138,10 @@ class MicrosoftCalendarSyncRun(models.Model):
                 if not old:
                     break
                 old.unlink()
-                if self.env["microsoft.calendar.account"]._mcs_commit_allowed():
-                    # each batch deleted stays deleted if the cron is stopped after it
-                    self.env["ir.cron"]._commit_progress(len(old))
+                # each batch deleted stays deleted; out of time, the next day goes on
+                if self.env["microsoft.calendar.account"]._mcs_commit_allowed() and \
+                        self.env["ir.cron"]._commit_progress(len(old)) <= 0:
+                    return
 
 
 class MicrosoftCalendarSyncError(models.Model):

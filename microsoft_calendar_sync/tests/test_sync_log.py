@@ -172,8 +172,13 @@ class TestSyncLog(SyncCase):
         self.sync()
         recent = self.last_run()
         old.write({"last_start": fields.Datetime.now() - timedelta(days=31)})
+        Conflict = self.env["microsoft.calendar.sync.conflict"].sudo()
+        old_conflict, new_conflict = Conflict.create([
+            {"account_id": self.account.id, "date": fields.Datetime.now() - timedelta(days=31)},
+            {"account_id": self.account.id}])
         self.Run._mcs_cron_prune()
         self.assertFalse(old.exists())
+        self.assertEqual((old_conflict.exists(), new_conflict.exists()), (Conflict, new_conflict))
         self.assertTrue(recent.exists())
         self.env["ir.config_parameter"].sudo().set_param("microsoft_calendar_sync.log_retention_days", "5")
         recent.write({"last_start": fields.Datetime.now() - timedelta(days=6)})
