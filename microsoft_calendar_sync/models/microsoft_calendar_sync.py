@@ -278,7 +278,7 @@ class MicrosoftCalendarAccount(models.Model):
         settings = self.env["microsoft.calendar.config"]._mcs_settings()
         signin = account._mcs_sign_in()
         values = {}
-        started, failure = time.time(), None
+        started, failure, client = time.time(), None, None
         try:
             account.state = "syncing"
             account._mcs_commit()  # people see "synchronizing" while the run goes on
@@ -294,7 +294,6 @@ class MicrosoftCalendarAccount(models.Model):
                     account._mcs_pull(client, counts)
                 # the outbox: what changed in Odoo
                 account._mcs_push(client, counts)
-                counts.update({f"graph {kind}": number for kind, number in client.stats.items()})
         except LockLost:
             _logger.info("Outlook account %s was taken by another worker; this run stops", account.id)
             return counts
@@ -327,6 +326,8 @@ class MicrosoftCalendarAccount(models.Model):
             values = {"state": "connected", "last_sync": fields.Datetime.now(),
                       "last_error": self._mcs_error_summary(counts)}
         finally:
+            if client is not None:  # failed runs too: the sync log shows what they cost
+                counts.update({f"graph {kind}": number for kind, number in client.stats.items()})
             account._mcs_save_cache(signin)
         values["last_run_summary"] = self._mcs_summary(counts)
         account.write(values)

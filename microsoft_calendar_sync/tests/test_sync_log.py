@@ -122,6 +122,7 @@ class TestSyncLog(SyncCase):
         run = self.last_run()
         self.assertEqual(run.outcome, "failed")
         self.assertTrue(run.error_text)
+        self.assertGreaterEqual(run.graph_requests, 1, "a failed run's requests are counted too")
         error = run.error_ids
         self.assertEqual((error.code, error.status), ("ErrorAccessDenied", 403))
         self.assertTrue(error.request_id, "Graph's request-id is what support asks for")
