@@ -244,8 +244,13 @@ class TestSyncLogAccess(SyncCase):
                 managed.unlink()
         for model in ("microsoft.calendar.sync.run", "microsoft.calendar.sync.error",
                       "microsoft.calendar.sync.conflict"):
-            views = self.env[model].with_user(self.manager).get_views([(False, "list"), (False, "search")])
-            self.assertIn("list", views["views"])
+            views = self.env[model].with_user(self.manager).get_views(
+                [(False, "list"), (False, "form"), (False, "search")])
+            self.assertEqual(set(views["views"]), {"list", "form", "search"})
+        health = self.env.ref("microsoft_calendar_sync.microsoft_calendar_account_action_health")
+        views = self.Account.with_user(self.manager).get_views(
+            [(False, "list"), (health.search_view_id.id, "search")])
+        self.assertIn('name="stale"', views["views"]["search"]["arch"])
         action = self.account.with_user(self.manager).action_open_sync_log()
         self.assertEqual(self.env[action["res_model"]].with_user(self.manager).search(action["domain"]),
                          self.run.search([("account_id", "=", self.account.id)]))
