@@ -82,11 +82,13 @@ class MicrosoftCalendarSyncRun(models.Model):
     start = fields.Datetime(required=True, readonly=True, index=True)
     last_start = fields.Datetime(
         "Last run", required=True, readonly=True, index=True,
-        help="When the latest of the runs this row stands for started (idle runs in a row share one row).")
+        help="When the latest of the runs this row stands for started (idle runs share one row).")
     duration = fields.Float("Duration (s)", digits=(16, 1), readonly=True,
                             help="Seconds the run took (for merged idle runs: the latest one).")
     run_count = fields.Integer("Runs", default=1, readonly=True,
                                help="How many consecutive runs with nothing to do this row stands for.")
+    idle_period_open = fields.Boolean(
+        readonly=True, help="The idle row of an account whose latest runs were idle: the next idle run extends it.")
     trigger = fields.Selection(TRIGGERS, required=True, readonly=True)
     direction = fields.Selection(
         [("both", "Outlook to Odoo, then Odoo to Outlook"), ("push", "Odoo to Outlook")],
@@ -203,13 +205,15 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_log_run(self, trigger, started, counts, error=None):
         """Log the run that started at ``started`` (``time.time()``) with ``counts`` and ``error``.
 
-        Runs that did nothing do not each get a row: an idle run extends the
-        account's latest row when that row is idle too (``run_count`` + 1,
-        ``last_start`` moved). The table then grows with the runs that changed
-        something or failed, never with the polling interval (issue 16), and
-        the row still says since when the account has been quiet and that the
-        cron is alive. Keeping a single "last idle run" per account instead
-        would lose when the quiet period began.
+        Runs that did nothing do not each get a row: each account has one idle
+        row, which every idle run updates. While idle runs follow each other it
+        counts them (``run_count``) from the first one (``start``) to the latest
+        (``last_start``); the first idle run after a run that did something
+        starts it again. So the table grows only with the runs that changed
+        something or failed, never with the polling interval, and an idle run
+        costs the same SQL whatever came before it (issue 16). What is given
+        up: the quiet periods before the current one (the rows around them show
+        what happened).
         """
         self.ensure_one()
         Run = self.env["microsoft.calendar.sync.run"].sudo()
@@ -217,27 +221,43 @@ class MicrosoftCalendarAccount(models.Model):
         now = datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None, microsecond=0)
         duration = round(max(time.time() - started, 0.0), 1)
         graph = {key[len("graph "):]: number for key, number in counts.items() if key.startswith("graph ") and number}
+        values = {
+            "start": now, "last_start": now, "duration": duration, "trigger": trigger or "cron",
+            "direction": "both" if counts["pages"] else "push",
+            "graph_requests": sum(graph.values()),
+            "graph_detail": ", ".join(f"{kind} {number}" for kind, number in sorted(graph.items())) or False,
+        }
         outcome = self._mcs_run_outcome(counts, error)
         if error is not None:
             Error.create(self._mcs_error_values(error, operation=self.env._("Synchronization run")))
         orphans = Error.search([("account_id", "=", self.id), ("run_id", "=", False)])
         if outcome == "idle" and not orphans:
-            last = Run.search([("account_id", "=", self.id)], limit=1)
-            if last.outcome == "idle":
-                last.write({"last_start": now, "duration": duration, "run_count": last.run_count + 1,
-                            "graph_requests": last.graph_requests + sum(graph.values())})
-                return last
+            return self._mcs_log_idle_run(values)
         run = Run.create({
-            "account_id": self.id, "start": now, "last_start": now, "duration": duration,
-            "trigger": trigger or "cron", "direction": "both" if counts["pages"] else "push",
-            "outcome": outcome if outcome != "idle" or not orphans else "partial",
+            **values, "account_id": self.id, "outcome": outcome if outcome != "idle" else "partial",
             **{name: counts[name] for name in ACTIVITY_KEYS},
-            "graph_requests": sum(graph.values()),
-            "graph_detail": ", ".join(f"{kind} {number}" for kind, number in sorted(graph.items())) or False,
             "error_text": self.last_error if outcome in ("failed", "needs_reauth", "budget", "partial") else False,
         })
         orphans.write({"run_id": run.id})
+        # the quiet period before this run is over: the next idle run starts the idle row again
+        Run.search([("account_id", "=", self.id), ("outcome", "=", "idle"), ("idle_period_open", "=", True)]).write(
+            {"idle_period_open": False})
         return run
+
+    def _mcs_log_idle_run(self, values):
+        Run = self.env["microsoft.calendar.sync.run"].sudo()
+        idle = Run.search_fetch([("account_id", "=", self.id), ("outcome", "=", "idle")],
+                                ["start", "run_count", "graph_requests", "idle_period_open"], limit=1)
+        if not idle:
+            return Run.create({**values, "account_id": self.id, "outcome": "idle", "idle_period_open": True})
+        if idle.idle_period_open:
+            values.update(start=idle.start, run_count=idle.run_count + 1,
+                          graph_requests=idle.graph_requests + values["graph_requests"])
+        else:
+            values.update(run_count=1)
+        # the same columns either way: one UPDATE, the same SQL whether the period goes on or starts
+        idle.write({**values, "idle_period_open": True})
+        return idle
 
     def _mcs_run_outcome(self, counts, error):
         if isinstance(error, ReauthenticationRequired):

@@ -3,6 +3,8 @@
 side, readable error rows, idle runs merged, the conflicts list, pruning, and
 who may see what."""
 
+import time
+from collections import Counter
 from datetime import timedelta
 
 from odoo import fields
@@ -61,19 +63,37 @@ class TestSyncLog(SyncCase):
             self.sync()
         self.assertEqual(len(self.runs()), before, "idle runs must not add rows")
         self.assertEqual(idle.run_count, count + 3)
-        # a run that did something gets its own row; the next idle runs start a new idle row
+        # a run that did something gets its own row; the next idle runs start the idle row again
         self.make_event("Busy")
         self.sync()
         busy = self.last_run()
         self.assertEqual((busy.outcome, busy.outlook_created), ("done", 1))
-        self.sync()  # the next delta round lists the event Odoo just created: not idle either
-        self.sync()
+        self.sync()  # (a branch that stamps our reference on imports hears of it in the next round)
         rows = len(self.runs())
-        self.assertGreater(rows, before)
-        self.sync()
-        self.sync()
+        for _ in range(3):
+            self.sync()
         self.assertEqual(len(self.runs()), rows)
-        self.assertEqual((self.last_run().outcome, self.last_run().run_count), ("idle", 3))
+        self.assertEqual(self.runs().filtered(lambda run: run.outcome == "idle"), idle, "one idle row per account")
+        self.assertGreaterEqual(idle.start, busy.start)
+        self.assertGreaterEqual(idle.run_count, 3)
+        self.assertLess(idle.run_count, count + 3, "a new quiet period counts from one")
+
+    def test_idle_run_sql_does_not_depend_on_the_previous_row(self):
+        """An idle run that starts an idle row costs the SQL of one that extends it (issue 16:
+        an idle run's cost is constant)."""
+        def logged(**counts):
+            self.env.flush_all()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            self.account._mcs_log_run("cron", time.time(), Counter(pages=1, **counts))
+            self.env.flush_all()
+            return self.env.cr.sql_log_count - before
+
+        logged(received=1)
+        starting = logged()
+        extending = logged()
+        self.assertEqual(self.runs().filtered(lambda run: run.outcome == "idle").run_count, 2)
+        self.assertEqual(starting, extending)
 
     def test_webhook_trigger(self):
         subscription = self.env["microsoft.calendar.subscription"].sudo().create(
