@@ -36,7 +36,8 @@ class TestCleanup(SyncCase):
         return sorted(event["subject"] for event in self.outlook_events())
 
     def test_count_shown_is_what_is_removed(self):
-        wizard = self.Cleanup.with_user(self.alice).create({"account_id": self.account.id})
+        action = self.account.with_user(self.alice).action_open_cleanup()
+        wizard = self.Cleanup.with_user(self.alice).browse(action["res_id"])
         self.assertEqual(wizard.preview_outlook, 2)
         wizard.action_confirm()
         self.assertIn("2 events removed from Outlook", wizard.result)
