@@ -24,8 +24,10 @@
         "security/security.xml",
         "security/ir.model.access.csv",
         "security/microsoft_calendar_binding_security.xml",
+        "security/microsoft_calendar_sync_log_security.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_subscription.xml",
+        "data/ir_cron_sync_log.xml",
         "views/res_config_settings_views.xml",
         "views/microsoft_calendar_account_views.xml",
         "views/microsoft_calendar_binding_views.xml",
@@ -34,6 +36,8 @@
         "views/templates.xml",
         "views/calendar_event_views.xml",
         "wizard/reset_account_views.xml",
+        "wizard/cleanup_views.xml",
+        "views/microsoft_calendar_sync_run_views.xml",
     ],
     # demo users matching the sandbox seed's mailboxes, and a few events
     "demo": [

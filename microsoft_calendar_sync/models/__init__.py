@@ -15,3 +15,4 @@ from . import sync_apply
 from . import outbound_consent
 from . import microsoft_calendar_subscription
 from . import microsoft_calendar_account_overview
+from . import microsoft_calendar_sync_run

@@ -153,7 +153,7 @@ class MicrosoftCalendarAccount(models.Model):
             # "Sync now" retries errors too: the user asked for it.
             account.binding_ids.filtered(lambda b: b.state == "error").write(
                 {"state": "pending", "attempts": 0, "next_retry": False, "pending": OUTBOX_MARK})
-            account._mcs_sync()
+            account._mcs_sync(trigger="button")
             if account.state == "connected":
                 return {"type": "success", "message": _(
                     "Synchronized with %(mailbox)s: %(summary)s.", mailbox=address,
@@ -171,16 +171,16 @@ class MicrosoftCalendarAccount(models.Model):
             [("state", "=", "pending"), "|", ("next_retry", "=", False), ("next_retry", "<=", now),
              ("account_id.state", "in", RUNNABLE_STATES)], ["account_id"])
         accounts = self.sudo().browse([account.id for account, in rows])
-        return self._mcs_run_accounts(accounts, pull=False)
+        return self._mcs_run_accounts(accounts, pull=False, trigger="after_save")
 
     @api.model
     def _mcs_cron_pull(self):
         """Push then pull every connected account (the polling interval)."""
         accounts = self.sudo().search([("state", "in", RUNNABLE_STATES)])
-        return self._mcs_run_accounts(accounts, pull=True)
+        return self._mcs_run_accounts(accounts, pull=True, trigger="cron")
 
     @api.model
-    def _mcs_run_accounts(self, accounts, pull):
+    def _mcs_run_accounts(self, accounts, pull, trigger="cron"):
         """Run ``accounts`` in passes: each account at most once per pass; returns how many wait for this pass.
 
         A cron call runs accounts until the cron's time is nearly used up,
@@ -190,6 +190,7 @@ class MicrosoftCalendarAccount(models.Model):
         each of its accounts ran once; the next starts at the cron's next
         interval or trigger. (Calling again from the first account, as
         before, gave one mailbox every run and the others none.)
+        ``trigger`` is what the sync log records as the cause of each run.
 
         Each account records the number of the pass that last ran it
         (``pull_pass`` or ``push_pass``). With ``top`` the highest of these,
@@ -212,7 +213,7 @@ class MicrosoftCalendarAccount(models.Model):
             # call neither runs it nor waits on the row to write its pass.
             if account._mcs_lock():
                 account.write({field: number, "last_run_start": fields.Datetime.now()})
-                account._mcs_sync(pull=pull)
+                account._mcs_sync(pull=pull, trigger=account._mcs_run_trigger(trigger))
                 if self._mcs_commit_allowed():
                     # its work is committed; the cron's remaining count is this pass's accounts not yet run
                     self.env["ir.cron"]._commit_progress(1, remaining=left)
@@ -276,8 +277,10 @@ class MicrosoftCalendarAccount(models.Model):
             "allow_remote_images": self.env["microsoft.calendar.config"]._mcs_settings().allow_remote_images,
         }
 
-    def _mcs_sync(self, pull=True, budget=RUN_BUDGET):
-        """Pull (``pull``, or always once a first sync happened) then push this account; returns the run's counts."""
+    def _mcs_sync(self, pull=True, budget=RUN_BUDGET, trigger="cron"):
+        """Pull (``pull``, or always once a first sync happened) then push this account; returns the run's counts.
+
+        The run is logged (models/microsoft_calendar_sync_run.py) with ``trigger`` as its cause."""
         self.ensure_one()
         account = self.sudo()
         counts = Counter()
@@ -289,6 +292,7 @@ class MicrosoftCalendarAccount(models.Model):
         settings = self.env["microsoft.calendar.config"]._mcs_settings()
         signin = account._mcs_sign_in()
         values = {}
+        started, failure, client = time.time(), None, None
         try:
             account.state = "syncing"
             account._mcs_commit()  # people see "synchronizing" while the run goes on
@@ -304,7 +308,6 @@ class MicrosoftCalendarAccount(models.Model):
                     account._mcs_pull(client, counts)
                 # the outbox: what changed in Odoo
                 account._mcs_push(client, counts)
-                counts.update({f"graph {kind}": number for kind, number in client.stats.items()})
         except LockLost:
             _logger.info("Outlook account %s was taken by another worker; this run stops", account.id)
             return counts
@@ -313,8 +316,10 @@ class MicrosoftCalendarAccount(models.Model):
             # interaction_required): then the tokens are useless and the user must sign in again.
             account._mcs_mark_needs_reauth(error)
             account.last_run_summary = self._mcs_summary(counts)
+            account._mcs_log_run(trigger, started, counts, error)
             return counts
         except AuthRequired as error:
+            failure = error
             # Graph refused a token the identity platform had just renewed: a glitch on
             # Graph's side as far as we can tell. The tokens stay; the next run retries.
             _logger.warning("Outlook account %s: Graph refused a freshly renewed token: %s",
@@ -323,21 +328,26 @@ class MicrosoftCalendarAccount(models.Model):
                 "Outlook refused the access token right after it was renewed; the next run tries again "
                 "(%(error)s).", error=_error_text(error))}
         except BudgetExhausted as error:
+            failure = error
             values = {"state": "connected", "last_error": self.env._(
                 "The run used its time budget; the rest continues in the next run (%(error)s).",
                 error=str(error))}
         except OutlookSyncError as error:
+            failure = error
             _logger.warning("Outlook sync of account %s failed: %s", account.id, _error_text(error))
             values = {"state": "error", "last_error": _error_text(error)}
         else:
             values = {"state": "connected", "last_sync": fields.Datetime.now(),
                       "last_error": self._mcs_error_summary(counts)}
         finally:
+            if client is not None:  # failed runs too: the sync log shows what they cost
+                counts.update({f"graph {kind}": number for kind, number in client.stats.items()})
             account._mcs_save_cache(signin)
         values["last_run_summary"] = self._mcs_summary(counts)
         account.write(values)
         # the run's figures, and a bus notification to the user's open calendars if Odoo changed
         account._mcs_after_run(counts)
+        account._mcs_log_run(trigger, started, counts, failure)
         account._mcs_commit(relock=False)
         return counts
 

@@ -96,6 +96,7 @@ class MicrosoftCalendarAccount(models.Model):
             response = responses.get(decision.key)
             if decision.outlook_op is not Op.NONE and response is None:
                 if unanswered_error:
+                    # no error row per event: the run's own error row says why Outlook did not answer
                     reconciler.fail(decision, unanswered_error)
                     counts["pending"] += 1
                 continue
@@ -111,6 +112,7 @@ class MicrosoftCalendarAccount(models.Model):
                     error = response.error
                     message = _error_text(error) if error else f"HTTP {status}"
                     binding = reconciler.fail(decision, message)
+                    self._mcs_log_failure(decision, store.record(decision.key), error or message, binding.attempts)
                     _logger.info("Outlook %s of binding %s failed: %s", decision.outlook_op, decision.key, message)
                     counts["errors" if binding.attempts >= 5 else "pending"] += 1
                 continue
@@ -125,6 +127,8 @@ class MicrosoftCalendarAccount(models.Model):
             created = Event_.create(vals_list)
         created_by_key = dict(zip((decision.key for decision, _response in creates), created))
         for decision, response in ready:
+            if decision.outlook_op is not Op.NONE:
+                counts[f"outlook_{decision.outlook_op}d"] += 1  # outlook_created, _updated, _deleted
             event = created_by_key.get(decision.key)
             odoo_ref = decision.odoo_ref
             if event is not None:
@@ -137,6 +141,7 @@ class MicrosoftCalendarAccount(models.Model):
                                                        fields=decision.odoo_fields, record=event)
                     if vals:
                         event_mapping.write_odoo_values(event, vals)
+                        counts["odoo_updated"] += 1
             elif decision.odoo_op is Op.DELETE:
                 event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref)
                 if event:
@@ -187,7 +192,9 @@ class MicrosoftCalendarAccount(models.Model):
         self._mcs_apply(client, reconciler, store, decisions, counts, settings, depth=depth + 1)
 
     def _mcs_record_conflicts(self, decision, event):
-        """A chatter note on the event: which fields both sides changed and who won."""
+        """A chatter note on the event and a row of the conflicts list: which fields both sides changed
+        and who won."""
+        self._mcs_log_conflicts(decision, event)
         if not event:
             return
         lines = []

@@ -29,3 +29,5 @@ from . import test_sync_cost
 from . import test_accounts_overview
 from . import test_sign_in_pages
 from . import test_lifecycle
+from . import test_sync_log
+from . import test_cleanup
