@@ -628,7 +628,7 @@ def main(argv=None):
 
 
 def report(args, results, log_path):
-    print(f"# Odoo's microsoft_calendar vs microsoft_calendar_sync on the Outlook sandbox")
+    print("# Odoo's microsoft_calendar vs microsoft_calendar_sync on the Outlook sandbox")
     print(f"\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}")
     print("Counted in this process: HTTP requests reaching the sandbox (sign-in included), Graph operations "
           "(each $batch item counted), SQL queries of every cursor, wall and CPU seconds (the sandbox runs in a "
