@@ -319,7 +319,7 @@ class OdooSide(Side):
             env["res.users"].browse(uid).with_user(uid).sudo()._sync_microsoft_calendar()
 
     def status_rows(self, address):
-        return {}
+        return "(no such table)"
 
     def errors(self, address):
         return ""
@@ -365,13 +365,14 @@ class OurSide(Side):
     def status_rows(self, address):
         with environment(self.registry) as env:
             groups = env["microsoft.calendar.binding"].sudo()._read_group(
-                [("user_id", "=", self.users[address])], ["state"], ["__count"])
-            return dict(groups)
+                [("user_id", "=", self.users[address])], ["state", "skip_reason"], ["__count"])
+            return ", ".join(f"{state}{f' ({reason})' if reason else ''}: {count}"
+                             for state, reason, count in groups) or "none"
 
     def errors(self, address):
         with environment(self.registry) as env:
             account = self._account(env, address)
-            return f"{account.state}: {account.last_error or ''}".strip()
+            return account.state + (f" ({account.last_error})" if account.last_error else "")
 
 
 # ---------------------------------------------------------------------------
@@ -452,6 +453,7 @@ def end_state_a(side, sandbox, address, n, m, c):
         "outlook edits in odoo": len({f"Changed in Outlook {i}" for i in range(c)} & odoo_names),
         "odoo edits in outlook": sum(1 for i in range(c) if locations.get(f"Odoo {i}") == "Changed in Odoo"),
         "expected": len(expected),
+        "mails Outlook sent": len(sandbox.control("GET", f"/mail?mailbox={address}")["value"]),
     }
 
 
@@ -482,6 +484,16 @@ def workload_b(side, meter, sandbox, address, series, weeks, base):
 # ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
+
+
+def versions():
+    from odoo import release  # noqa: PLC0415
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
+                                text=True, timeout=30, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    return f"Odoo {release.version}; this repository at {commit or 'unknown commit'}"
 
 
 def machine():
@@ -537,15 +549,18 @@ def print_table(title, results, phases, targets, note=""):
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print("| " + " | ".join(str(v).ljust(w) for v, w in zip(row, widths)) + " |")
+    checked = [row[-1] for row in rows if row[-1]]
+    print(f"\ntargets met: {checked.count('yes')} of {len(checked)}")
+    return {f"{row[0]} {row[1]}": row[-1] for row in rows if row[-1]}
 
 
 def print_end_state(title, results):
     print(f"\n{title}:")
     keys = list(results[ODOO]["end"])
     width = max(len(k) for k in keys)
-    print(f"  {'':{width}}  {'Odoo' + chr(39) + 's module':>16}  {'ours':>16}")
+    print(f"  {'':{width}}  {'Odoo' + chr(39) + 's module':>16}  ours")
     for key in keys:
-        print(f"  {key:{width}}  {str(results[ODOO]['end'][key]):>16}  {str(results[OURS]['end'][key]):>16}")
+        print(f"  {key:{width}}  {str(results[ODOO]['end'][key]):>16}  {results[OURS]['end'][key]}")
 
 
 def print_requests(title, results, phases):
@@ -570,6 +585,7 @@ def parse_args(argv):
     parser.add_argument("--weeks", type=int, default=52, help="occurrences per series (default %(default)s)")
     parser.add_argument("--quick", action="store_true", help="small sizes (a run of about a minute)")
     parser.add_argument("--only", choices=["A", "B"], help="run one workload only")
+    parser.add_argument("--json", type=Path, help="also write the figures and verdicts to this file")
     args = parser.parse_args(argv)
     defaults = dict(n=200, m=100, c=10, series=10) if args.quick else dict(n=2000, m=1000, c=50, series=100)
     for name, value in defaults.items():
@@ -586,6 +602,7 @@ def main(argv=None):
         return 3
     tmp = Path(tempfile.mkdtemp(prefix="bench-vs-odoo-"))
     cluster = sandbox = meter = None
+    log_path = tmp / "odoo.log"
     started = time.monotonic()
     try:
         cluster = Cluster(bindir)
@@ -593,7 +610,6 @@ def main(argv=None):
         sandbox = Sandbox(tmp / "sandbox")
         meter = HttpMeter(sandbox)
         sandbox.control("POST", "/seed", {"tenants": [{"domain": "contoso.com", "display_name": "Contoso"}]})
-        log_path = tmp / "odoo.log"
         start_odoo(cluster, log_path)
         base = datetime.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
         results = {ODOO: {}, OURS: {}}
@@ -614,6 +630,11 @@ def main(argv=None):
                 results[key]["B"]["status"] = side.errors(address)
         report(args, results, log_path)
         return 0
+    except Exception:
+        if log_path.exists():
+            say("failed; the end of Odoo's log:\n" + "\n".join(
+                log_path.read_text(errors="replace").splitlines()[-40:]))
+        raise
     finally:
         if meter:
             meter.uninstall()
@@ -630,23 +651,31 @@ def main(argv=None):
 def report(args, results, log_path):
     print("# Odoo's microsoft_calendar vs microsoft_calendar_sync on the Outlook sandbox")
     print(f"\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}")
+    print(f"{versions()}")
     print("Counted in this process: HTTP requests reaching the sandbox (sign-in included), Graph operations "
           "(each $batch item counted), SQL queries of every cursor, wall and CPU seconds (the sandbox runs in a "
-          "child process; PostgreSQL's CPU is not counted). Ratios are ours / Odoo's module.")
+          "child process; PostgreSQL's CPU is not counted); \"sandbox requests\" is the sandbox's own count "
+          "(GET /_sandbox/stats: a $batch and each of its items). Ratios are ours / Odoo's module. The machine "
+          "may be shared: compare the wall times of one run, not of two.")
+    verdicts = {}
     if "A" in results[ODOO]:
-        print_table(f"A. {args.n} Outlook events + {args.m} Odoo events, then {args.c} changes per side",
+        verdicts["A"] = print_table(f"A. {args.n} Outlook events + {args.m} Odoo events, then {args.c} changes per side",
                     {k: v["A"] for k, v in results.items()}, ["first", "incremental", "no change"], TARGETS,
                     note="incremental = the Odoo edits (committed; Odoo's module pushes them at commit) + the sync.")
         print_end_state("End state of A", {k: v["A"] for k, v in results.items()})
         print_requests("A", {k: v["A"] for k, v in results.items()}, ["first", "incremental", "no change"])
-        print(f"  account: {results[OURS]['A']['status']}")
+        print(f"  our account after the runs: {results[OURS]['A']['status']}")
     if "B" in results[ODOO]:
-        print_table(f"B. First inbound sync of {args.series} weekly series of {args.weeks} occurrences",
+        verdicts["B"] = print_table(f"B. First inbound sync of {args.series} weekly series of {args.weeks} occurrences",
                     {k: v["B"] for k, v in results.items()}, ["first"], TARGETS_B,
                     note="target for once recurring events sync; this addon skips recurring events today.")
         print_end_state("End state of B", {k: v["B"] for k, v in results.items()})
         print_requests("B", {k: v["B"] for k, v in results.items()}, ["first"])
-        print(f"  account: {results[OURS]['B']['status']}")
+        print(f"  our account after the run: {results[OURS]['B']['status']}")
+    if args.json:
+        args.json.write_text(json.dumps({"date": datetime.now(timezone.utc).isoformat(), "machine": machine(),
+                                         "versions": versions(), "sizes": vars(args) | {"json": str(args.json)},
+                                         "results": results, "targets": verdicts}, indent=2, default=str))
     problems = [line for line in log_path.read_text(errors="replace").splitlines()
                 if re.search(r" (WARNING|ERROR|CRITICAL) ", line)] if log_path.exists() else []
     if problems:
