@@ -31,9 +31,15 @@ wall and CPU seconds of this process. A phase ends when its transaction is
 committed and the post-commit hooks ran: Odoo's module sends its inserts and
 updates there, and its ORM edits are pushed at their commit, so for both
 modules the incremental phase runs from the edits to the end of the sync.
+Before its figures, each module runs one small unmeasured cycle (warm-up).
+
+Odoo's module pushes only events created after its first sync; the workload's
+Odoo events are meant to be pushed, so its first-sync date parameter is set
+just before they are created. Nothing else of its configuration is changed.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_vs_odoo.py           # N=2000 M=1000 C=50, S=100 W=52
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_vs_odoo.py --quick   # N=200 M=100 C=10, S=10 W=52
+    ... --only A|B, -n/-m/-c/--series/--weeks for other sizes, --json FILE for the figures
 """
 
 import argparse
