@@ -42,6 +42,14 @@ esac
 
 if "$PY" -c "import odoo" >/dev/null 2>&1; then
     echo "== tier odoo: microsoft_calendar_sync on Odoo $("$PY" -c 'import odoo.release as r; print(r.version)' 2>/dev/null)"
+    # Odoo's browser tests (tours) need Chromium; install Debian's where we may, else they are skipped (and said so).
+    if ! command -v chromium >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1 \
+            && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing Chromium for the browser tests (apt-get install chromium)"
+        apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+            || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; } \
+            || echo "   could not install Chromium: the browser tests will be skipped"
+    fi
     "$PY" tools/run_odoo_tests.py
     rc=$?
     if [ $rc -eq 0 ]; then summary+=("odoo: passed"); else summary+=("odoo: FAILED (exit $rc)"); status=1; fi

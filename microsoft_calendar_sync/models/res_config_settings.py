@@ -62,6 +62,9 @@ class ResConfigSettings(models.TransientModel):
     mcs_sync_days_forward = fields.Integer(
         "Days forward", config_parameter="microsoft_calendar_sync.sync_days_forward",
         default=DEFAULTS["sync_days_forward"], help="Synchronize events that start up to this many days ahead.")
+    mcs_log_retention_days = fields.Integer(
+        "Sync log retention (days)", config_parameter="microsoft_calendar_sync.log_retention_days", default=30,
+        help="Sync log entries, errors and conflicts older than this are deleted every day.")
     mcs_polling_minutes = fields.Integer(
         "Polling interval (minutes)", config_parameter="microsoft_calendar_sync.polling_minutes",
         default=DEFAULTS["polling_minutes"],
