@@ -115,3 +115,63 @@ class TestResetAccount(SyncCase):
         self.assertFalse(self.linked.exists())
         self.assertIn("not connected", wizard.result)
         self.assertIn(self.linked_graph, self.outlook_ids())
+
+
+@tagged("post_install", "-at_install")
+class TestResetCombinations(SyncCase):
+    """Each of the 4 x 2 choices on a calendar with linked and unlinked events on both
+    sides and a colleague's event: exactly which events remain where, nothing twice."""
+
+    def setUp(self):
+        super().setUp()
+        self.make_event("Linked from Odoo")
+        self.outlook_create("Linked from Outlook")
+        self.sync()
+        self.outlook_create("Outlook, never synced")
+        self.make_event("Odoo, never synced")
+        self.env["microsoft.calendar.binding"].sudo().search(
+            [("event_id.name", "=", "Odoo, never synced")]).unlink()
+        self.colleague = self.env["calendar.event"].with_user(self.bob).create({
+            "name": "Bob's", "user_id": self.bob.id, "start": self.tomorrow, "stop": self.tomorrow})
+
+    def check(self, delete_mode, sync_mode, odoo, outlook):
+        wizard = self.env["microsoft.calendar.reset.account"].with_user(self.manager).create(
+            {"user_id": self.alice.id, "delete_mode": delete_mode, "sync_mode": sync_mode})
+        wizard.action_confirm()
+        self.control("POST", "/clock", {"advance_seconds": 2})
+        self.sync()
+        self.sync()
+        names = self.env["calendar.event"].sudo().search([("user_id", "=", self.alice.id)]).mapped("name")
+        self.assertEqual(sorted(names), sorted(odoo), "Odoo, each event once")
+        self.assertEqual(sorted(event["subject"] for event in self.outlook_events()), sorted(outlook),
+                         "Outlook, each event once")
+        self.assertTrue(self.colleague.exists() and self.colleague.active, "a colleague's event is never touched")
+        self.assertEqual(self.sent_mail(), [])
+
+    LINKED = ["Linked from Odoo", "Linked from Outlook"]
+    EVERYTHING = LINKED + ["Outlook, never synced", "Odoo, never synced"]
+
+    def test_untouched_only_new(self):
+        self.check("none", "new", self.LINKED + ["Odoo, never synced"], self.LINKED + ["Outlook, never synced"])
+
+    def test_untouched_all(self):
+        self.check("none", "all", self.EVERYTHING, self.EVERYTHING)
+
+    def test_delete_outlook_only_new(self):
+        self.check("outlook", "new", self.LINKED + ["Odoo, never synced"], ["Outlook, never synced"])
+
+    def test_delete_outlook_all(self):
+        self.check("outlook", "all", self.EVERYTHING, self.EVERYTHING)
+
+    def test_delete_odoo_only_new(self):
+        self.check("odoo", "new", ["Odoo, never synced"], self.LINKED + ["Outlook, never synced"])
+
+    def test_delete_odoo_all(self):
+        self.check("odoo", "all", self.EVERYTHING, self.EVERYTHING)
+
+    def test_delete_both_only_new(self):
+        self.check("both", "new", ["Odoo, never synced"], ["Outlook, never synced"])
+
+    def test_delete_both_all(self):
+        self.check("both", "all", ["Odoo, never synced", "Outlook, never synced"],
+                   ["Odoo, never synced", "Outlook, never synced"])
