@@ -203,6 +203,12 @@ class MicrosoftCalendarAccount(models.Model):
                 suspects.append(raw["id"])  # deleted, or moved out of the window?
                 continue
             meta = graph_meta(raw)
+            if record is not None and record.state == "synced" and meta.change_key \
+                    and meta.change_key == record.change_key:
+                # The version we agreed on (every write of ours comes back in the next round with
+                # the changeKey its answer gave us): nothing changed, nothing to read or decide.
+                counts["unchanged"] += 1
+                continue
             if meta.type != "singleInstance" or raw.get("recurrence"):
                 # One status row per series: its occurrences and exceptions count under their master.
                 series_id = meta.series_master_id or meta.id

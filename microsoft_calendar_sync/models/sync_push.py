@@ -45,12 +45,13 @@ class MicrosoftCalendarAccount(models.Model):
         items, deleted = [], []
         events = self.env["calendar.event"].sudo().with_context(active_test=False).browse(
             [record.event_id.id for record in records if record.event_id])
+        existing = set(events.exists().ids)  # one query for the chunk, not one per event
         events.fetch(["active", "recurrency", "recurrence_id", "write_date", "user_id"])
         for record in records:
             if not record.odoo_ref:
                 continue
             event = record.event_id.with_context(active_test=False)
-            if event.exists() and event.active and not event._mcs_is_recurring() and (
+            if event.id in existing and event.active and not event._mcs_is_recurring() and (
                     not organizer_only or event.user_id == self.user_id):
                 store.event_ids[record.odoo_ref] = event.id
                 binding = store.get(record.key)

@@ -68,5 +68,9 @@ class TestSyncCost(SyncCase):
         # Outlook's limits do): nothing in proportion to the 30 events
         self.assertEqual(requests, {"GET /me/calendarView/delta": 1, "POST /$batch": 1,
                                     "PATCH /me/events/{event_id}": 1})
+        # our PATCH comes back in the next round: known by its changeKey, nothing is read or decided
+        echo, _requests, echo_queries = self.measured_sync()
+        self.assertEqual((echo["unchanged"], echo["received"], echo["sent"]), (1, 0, 0), echo)
         _counts, _requests, idle = self.measured_sync()
+        self.assertLess(echo_queries - idle, 5, f"an echo costs {echo_queries} queries, an idle run {idle}")
         self.assertLess(queries - idle, 40, f"two changes cost {queries} queries, an idle run {idle}")
