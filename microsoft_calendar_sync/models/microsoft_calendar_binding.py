@@ -68,6 +68,8 @@ class MicrosoftCalendarBinding(models.Model):
     graph_id = fields.Char("Outlook event id", readonly=True, copy=False)
     ical_uid = fields.Char("iCalUId", readonly=True, index="btree_not_null", copy=False)
     change_key = fields.Char("changeKey", readonly=True, copy=False)
+    web_link = fields.Char("Open in Outlook", readonly=True, copy=False,
+                           help="The event in Outlook on the web (Graph's webLink).")
     base = fields.Text("Base snapshot", readonly=True, copy=False,
                        help="The event as both sides last agreed on it (JSON).")
     pending = fields.Char("Pending operation", readonly=True, copy=False)
@@ -232,6 +234,8 @@ class BindingStoreAdapter:
         self._by_transaction = {}
         #: odoo_ref -> calendar.event id, filled by the sync run, so saved rows point at their event
         self.event_ids = {}
+        #: graph id -> webLink, from the payloads and answers of the run (saved with the row)
+        self.web_links = {}
 
     @property
     def records(self):
@@ -269,6 +273,12 @@ class BindingStoreAdapter:
                              (self._by_ical, record.ical_uid), (self._by_transaction, record.transaction_id)):
             if value and index.get(value) == key:
                 del index[value]
+
+    def note_web_link(self, payload):
+        """Keep the webLink of a Graph event payload or answer, if it is an https address."""
+        link = payload.get("webLink") if isinstance(payload, dict) else None
+        if isinstance(link, str) and link.startswith("https://") and payload.get("id"):
+            self.web_links[str(payload["id"])] = link[:2000]
 
     def record(self, key):
         return self.records.get(key)
@@ -337,6 +347,8 @@ class BindingStoreAdapter:
                           else self.now + backoff(binding.attempts))
         else:
             values.update(state="synced", next_retry=False, skip_reason=False, last_sync=self.now)
+        if binding.graph_id in self.web_links:
+            values["web_link"] = self.web_links[binding.graph_id]
         if binding.odoo_ref in self.event_ids:
             values["event_id"] = self.event_ids[binding.odoo_ref]
         elif not binding.odoo_ref:

@@ -154,6 +154,7 @@ class MicrosoftCalendarAccount(models.Model):
             if odoo_ref and event:
                 store.event_ids[odoo_ref] = event.id
             body = response.body if response is not None and isinstance(response.body, dict) else {}
+            store.note_web_link(body)
             binding = reconciler.commit(decision, odoo_ref=odoo_ref,
                                         graph_id=body.get("id") if decision.outlook_op is Op.CREATE else None,
                                         change_key=body.get("changeKey"))

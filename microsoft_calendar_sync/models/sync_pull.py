@@ -203,6 +203,7 @@ class MicrosoftCalendarAccount(models.Model):
                 suspects.append(raw["id"])  # deleted, or moved out of the window?
                 continue
             meta = graph_meta(raw)
+            store.note_web_link(raw)
             if record is not None and record.state == "synced" and meta.change_key \
                     and meta.change_key == record.change_key:
                 # The version we agreed on (every write of ours comes back in the next round with

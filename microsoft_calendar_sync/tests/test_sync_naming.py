@@ -9,6 +9,7 @@ from datetime import timedelta
 from odoo.tests import tagged
 from odoo.tools import format_datetime
 
+from ..models import sync_pull
 from .sync_common import SyncCase
 
 
@@ -94,6 +95,18 @@ class TestEventSyncState(SyncCase):
         when = format_datetime(self.env, binding.last_sync, dt_format="short")
         self.assertEqual(self.state_of(event), f"Synchronized with alice@contoso.com ({when})")
         self.assertEqual(event.with_user(self.alice).mcs_binding_ids, binding)
+
+    def test_open_in_outlook_links_both_ways(self):
+        pushed = self.make_event("Sent from Odoo")
+        imported_id = self.outlook_create("Made in Outlook")["id"]
+        self.sync()
+        for binding in (self.binding(pushed), self.env["microsoft.calendar.binding"].sudo().search(
+                [("graph_id", "=", imported_id)])):
+            self.assertEqual(binding.web_link, self.outlook_get(binding.graph_id)["webLink"], binding.name)
+            self.assertTrue(binding.web_link.startswith("https://outlook.office365.com/"))
+        store = sync_pull.BindingStoreAdapter(self.account)
+        store.note_web_link({"id": "x", "webLink": "javascript:alert(1)"})
+        self.assertEqual(store.web_links, {}, "only an https link is kept (it becomes a link on the form)")
 
     def test_a_pending_event_says_it_waits(self):
         event = self.make_event("Not sent yet")
