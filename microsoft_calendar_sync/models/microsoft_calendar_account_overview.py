@@ -50,22 +50,10 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_last_run_text(self):
         """The last run in plain words, e.g. "2 changes sent to Outlook, 1 received from Outlook"."""
         self.ensure_one()
-        _ = self.env._
         figures = self.sudo().last_run_counts
         if not figures:  # no run since this was added: the older summary, if any
             return self.sudo().last_run_summary or ""
-        parts = []
-        if figures.get("sent"):
-            parts.append(_("%(count)s sent to Outlook", count=figures["sent"]))
-        if figures.get("received"):
-            parts.append(_("%(count)s received from Outlook", count=figures["received"]))
-        if figures.get("conflicts"):
-            parts.append(_("%(count)s conflicts settled", count=figures["conflicts"]))
-        if figures.get("errors"):
-            parts.append(_("%(count)s failed", count=figures["errors"]))
-        if figures.get("skipped"):
-            parts.append(_("%(count)s not synchronized", count=figures["skipped"]))
-        return ", ".join(parts) if parts else _("nothing to synchronize")
+        return self._mcs_summary(figures)
 
     def _mcs_skipped_items(self, limit=5):
         """The skipped rows by name and reason, an event's occurrences together: (items, how many more)."""

@@ -352,10 +352,20 @@ class MicrosoftCalendarAccount(models.Model):
         return counts
 
     def _mcs_summary(self, counts):
-        return self.env._(
-            "%(sent)s sent, %(received)s received, %(conflicts)s conflicts, %(errors)s errors, %(skipped)s skipped",
-            sent=counts["sent"], received=counts["received"], conflicts=counts["conflicts"],
-            errors=counts["errors"], skipped=counts["skipped"])
+        """What a run did in plain words, e.g. "2 sent to Outlook, 1 received from Outlook"."""
+        _ = self.env._
+        parts = []
+        if counts.get("sent"):
+            parts.append(_("%(count)s sent to Outlook", count=counts["sent"]))
+        if counts.get("received"):
+            parts.append(_("%(count)s received from Outlook", count=counts["received"]))
+        if counts.get("conflicts"):
+            parts.append(_("%(count)s conflicts settled", count=counts["conflicts"]))
+        if counts.get("errors"):
+            parts.append(_("%(count)s failed", count=counts["errors"]))
+        if counts.get("skipped"):
+            parts.append(_("%(count)s not synchronized", count=counts["skipped"]))
+        return ", ".join(parts) if parts else _("nothing to synchronize")
 
     def _mcs_error_summary(self, counts):
         if counts["errors"]:

@@ -187,11 +187,13 @@ class TestSyncLog(SyncCase):
         self.assertTrue(event.message_ids.filtered(lambda m: "changed in Odoo and in Outlook" in (m.body or "")))
 
     def test_pruning_follows_the_retention_setting(self):
-        self.make_event("Old news")
+        event = self.make_event("Old news")
         self.sync()
         old = self.last_run()
+        event.location = "Room 1"  # a second run that does something: a row of its own
         self.sync()
         recent = self.last_run()
+        self.assertNotEqual(old, recent)
         old.write({"last_start": fields.Datetime.now() - timedelta(days=31)})
         Conflict = self.env["microsoft.calendar.sync.conflict"].sudo()
         old_conflict, new_conflict = Conflict.create([
