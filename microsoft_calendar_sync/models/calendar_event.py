@@ -34,6 +34,8 @@ SYNCING_STATES = ("connected", "syncing", "error", "paused", "needs_reauth")
 #: Fields that decide *whether* an event is synced, besides the mapped ones.
 _SCOPE_FIELDS = frozenset({"active", "user_id", "recurrency", "recurrence_id"})
 SKIP_RECURRING = "recurring"
+#: A meeting that existed before the first sync (or a reset): never sent, so nobody is e-mailed.
+SKIP_EXISTING_MEETING = "existing_meeting"
 
 
 class CalendarEvent(models.Model):
@@ -127,6 +129,8 @@ class CalendarEvent(models.Model):
         held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
         changed = Binding
         for binding in bindings:
+            if binding.skip_reason == SKIP_EXISTING_MEETING and not binding.graph_id:
+                continue  # stays out of Outlook on later edits too: no invitation by surprise
             recurring = binding.event_id._mcs_is_recurring()
             if recurring and not binding.graph_id:
                 binding.write({"state": "skipped", "skip_reason": SKIP_RECURRING, "pending": False})

@@ -60,12 +60,10 @@ class MicrosoftCalendarAccount(models.Model):
         self.ensure_one()
         bindings = self.env["microsoft.calendar.binding"].sudo().search(
             [("account_id", "=", self.id), ("state", "=", "skipped")], order="id")
-        reasons = {"recurring": self.env._("recurring events are not synchronized yet"),
-                   "unreadable": self.env._("Outlook sent it in a form that cannot be read")}
         groups = {}
         for binding in bindings.with_user(self.user_id):
             subject, _start = binding._mcs_subject_and_start()
-            reason = reasons.get(binding.skip_reason, binding.skip_reason or "")
+            reason = binding._mcs_skip_reason_text()
             key = (subject or binding.name, reason)
             groups.setdefault(key, []).append(binding)
         items = []

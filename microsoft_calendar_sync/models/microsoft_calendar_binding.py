@@ -166,10 +166,19 @@ class MicrosoftCalendarBinding(models.Model):
         if self.state == "error":
             return self.env._("Error with %(mailbox)s: %(error)s", mailbox=mailbox,
                               error=self.last_error or self.env._("unknown error"))
-        reasons = {"recurring": self.env._("recurring events are not synchronized yet"),
-                   "unreadable": self.env._("Outlook sent it in a form that cannot be read")}
         return self.env._("Not synchronized with %(mailbox)s: %(reason)s", mailbox=mailbox,
-                          reason=reasons.get(self.skip_reason, self.skip_reason or self.env._("skipped")))
+                          reason=self._mcs_skip_reason_text())
+
+    def _mcs_skip_reason_text(self):
+        """Why this row is not synchronized, in the reader's words."""
+        _ = self.env._
+        reasons = {
+            "recurring": _("recurring events are not synchronized yet"),
+            "unreadable": _("Outlook sent it in a form that cannot be read"),
+            "existing_meeting": _("a meeting that existed before the synchronization started: it is not sent, so "
+                                  "that Outlook does not e-mail its attendees a second invitation"),
+        }
+        return reasons.get(self.skip_reason, self.skip_reason or _("skipped"))
 
     # ------------------------------------------------------------------ core form
 

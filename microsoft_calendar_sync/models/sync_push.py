@@ -9,9 +9,12 @@ point after each chunk.
 
 from outlook_sync.reconcile import OdooItem, Reconciler
 
+import uuid
+
 from odoo import fields, models
 
 from ..utils import event_mapping
+from .calendar_event import SKIP_EXISTING_MEETING
 from .microsoft_calendar_binding import BindingStoreAdapter
 from .microsoft_calendar_sync import _utc
 
@@ -34,8 +37,16 @@ class MicrosoftCalendarAccount(models.Model):
         events = self.env["calendar.event"].sudo().search([
             ("user_id", "=", self.user_id.id), ("stop", ">=", start),
             ("start", "<=", window.end.replace(tzinfo=None)), ("id", "not in", bound.ids)])
+        # Existing meetings are not sent: Outlook would e-mail each attendee an invitation (a
+        # second one: Odoo invited them already). They are listed, with why.
+        meetings = events.filtered(lambda event: event.partner_ids - self.user_id.partner_id)
+        self.env["microsoft.calendar.binding"].sudo().create([{
+            "key": uuid.uuid4().hex, "account_id": self.id, "event_id": event.id,
+            "odoo_ref": event_mapping.odoo_ref(event), "state": "skipped", "skip_reason": SKIP_EXISTING_MEETING,
+        } for event in meetings if not event._mcs_is_recurring()])
         # the user's own events, enqueued as the user's (whoever started the run)
-        events.with_user(self.user_id).sudo()._mcs_mark_pending()
+        (events - meetings.filtered(lambda event: not event._mcs_is_recurring())) \
+            .with_user(self.user_id).sudo()._mcs_mark_pending()
 
     def _mcs_odoo_items(self, store, records, organizer_only=False):
         """The current Odoo side of ``records``: (items, deleted refs).

@@ -175,3 +175,18 @@ class TestResetCombinations(SyncCase):
     def test_delete_both_all(self):
         self.check("both", "all", ["Odoo, never synced", "Outlook, never synced"],
                    ["Odoo, never synced", "Outlook, never synced"])
+
+    def test_all_existing_never_invites_the_attendees_of_existing_meetings(self):
+        meeting = self.env["calendar.event"].with_user(self.alice).create({
+            "name": "Existing meeting", "user_id": self.alice.id, "start": self.tomorrow, "stop": self.tomorrow,
+            "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
+        self.env["microsoft.calendar.binding"].sudo().search([("event_id", "=", meeting.id)]).unlink()
+        self.clear_mail()
+        self.check("none", "all", self.EVERYTHING + ["Existing meeting"], self.EVERYTHING)
+        binding = self.env["microsoft.calendar.binding"].sudo().search([("event_id", "=", meeting.id)])
+        self.assertEqual((binding.state, binding.skip_reason), ("skipped", "existing_meeting"))
+        self.assertIn("second invitation", meeting.with_user(self.alice).mcs_sync_summary)
+        meeting.location = "Room 4"  # a later edit does not send it either
+        self.sync()
+        self.assertNotIn("Existing meeting", [event["subject"] for event in self.outlook_events()])
+        self.assertEqual(self.sent_mail(), [])
