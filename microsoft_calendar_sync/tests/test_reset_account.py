@@ -190,3 +190,7 @@ class TestResetCombinations(SyncCase):
         self.sync()
         self.assertNotIn("Existing meeting", [event["subject"] for event in self.outlook_events()])
         self.assertEqual(self.sent_mail(), [])
+
+    def test_reset_of_an_archived_user(self):
+        self.alice.sudo().active = False  # left the company; a manager cleans up her events
+        self.check("both", "new", ["Odoo, never synced"], ["Outlook, never synced"])

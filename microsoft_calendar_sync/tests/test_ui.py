@@ -150,3 +150,18 @@ class TestSettingsTestConnection(OutlookCase):
         # testing a typed secret does not save it
         stored = self.env["ir.config_parameter"].sudo().get_param("microsoft_calendar_sync.client_secret")
         self.assertEqual(stored, CLIENT_SECRET)
+
+
+@tagged("post_install", "-at_install")
+class TestResetAccountTour(SyncCase):
+    """The Reset Account wizard opened from a user's form, in a real browser."""
+
+    def test_reset_from_the_users_form(self):
+        event = self.make_event("Linked")
+        self.sync()
+        graph_id = self.binding(event).graph_id
+        self.start_tour(f"/odoo/action-base.action_res_users/{self.alice.id}",
+                        "microsoft_calendar_sync_reset_account", login="admin")
+        self.assertNotIn(graph_id, [e["id"] for e in self.outlook_events()], "deleted from Outlook")
+        self.assertTrue(event.exists(), "kept in Odoo")
+        self.assertFalse(self.binding(event), "no longer linked")

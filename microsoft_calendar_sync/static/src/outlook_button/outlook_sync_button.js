@@ -154,6 +154,6 @@ export class OutlookSyncButton extends Component {
     }
 
     disconnect() {
-        return this.call("disconnect", _t("Outlook disconnected. Your Odoo events are kept."));
+        return this.call("disconnect", _t("Outlook disconnected. Your events stay in Odoo and in Outlook."));
     }
 }
