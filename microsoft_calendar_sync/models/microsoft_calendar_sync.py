@@ -132,8 +132,14 @@ class MicrosoftCalendarAccount(models.Model):
             # Another mailbox: the links name events of the old one (their ids mean nothing here,
             # a push would find them "gone" and archive their Odoo events). The events stay on
             # both sides; the new mailbox starts as a first connection.
-            account.binding_ids.sudo().unlink()
+            links = account.binding_ids.sudo()
+            count = len(links)
+            links.unlink()
             account.write({"delta_link": False, "delta_window_start": False, "delta_window_end": False})
+            account.message_post(body=self.env._(
+                "Connected to %(mailbox)s, another mailbox than the one synchronized before: its %(count)s links "
+                "were removed. Every event stays, in Odoo and in the other mailbox; the first synchronization "
+                "with %(mailbox)s starts now.", mailbox=account.mailbox, count=count))
         # The first sync's enqueue also brings the events created while disconnected (it skips
         # linked ones); a first sync is queued for a cron worker right after this request commits.
         account.write({"last_sync": False, "linked_mailbox_id": account.microsoft_user_id})

@@ -82,6 +82,8 @@ class TestLifecycle(SyncCase):
         self.assert_connected(self.connect(self.alice, address="bob@contoso.com"), self.alice, "bob@contoso.com")
         self.env.invalidate_all()
         self.assertFalse(self.account.binding_ids, "the links to the old mailbox's events are gone")
+        self.assertTrue(self.account.message_ids.filtered(lambda message: "another mailbox" in (message.body or "")),
+                        "and the account says so")
         self.sync()
         self.assertEqual(sorted(event["subject"] for event in self.outlook_events()), old_mailbox,
                          "nothing deleted or changed in the old mailbox")
