@@ -47,7 +47,7 @@ def main():
         return 1
     print(f"N={args.n} Outlook events, M={args.m} Odoo events, C={args.c} changes per side")
     print(f"target outbound batches for the first sync: <= ceil(M/20) = {math.ceil(args.m / 20)} "
-          f"(+ ceil(N/20) = {math.ceil(args.n / 20)} reference stamps of the inbound events, + retries)")
+          "(+ retries; nothing is written back to the inbound events)")
     for run in runs:
         print(f"\n== {run['run']}")
         print(f"  wall {run['wall_s']} s, peak {run['peak_mb']} MB (tracemalloc)")
