@@ -229,7 +229,7 @@ class Bench:
         pending = []     # (kind, subject, expected state, t0)
         delays, lost, kinds = [], [], {"create": 0, "update": 0, "delete": 0}
         notified_before = self.notifications_delivered()
-        stats_before = self.control("GET", "/stats")["total"]
+        stats_before = self.control("GET", "/stats")["by_endpoint"]
         own_requests = 0
         started = time.monotonic()
         next_change = started
@@ -278,8 +278,11 @@ class Bench:
             time.sleep(0.05)
         time.sleep(2)  # the last run's requests
         notified = self.notifications_delivered() - notified_before
-        odoo_requests = self.control("GET", "/stats")["total"] - stats_before - own_requests
-        return {"mode": mode, "interval": interval, "delays": delays, "lost": len(lost), "kinds": kinds, "notifications": notified,
+        stats_after = self.control("GET", "/stats")["by_endpoint"]
+        by_endpoint = {name: count - stats_before.get(name, 0) for name, count in stats_after.items()
+                       if count != stats_before.get(name, 0)}
+        odoo_requests = sum(by_endpoint.values()) - own_requests
+        return {"by_endpoint": by_endpoint, "mode": mode, "interval": interval, "delays": delays, "lost": len(lost), "kinds": kinds, "notifications": notified,
                 "odoo_requests": odoo_requests, "wall": time.monotonic() - started}
 
     def notifications_delivered(self):
@@ -319,6 +322,7 @@ def report(result, args):
     per = f"{result['odoo_requests'] / result['notifications']:.2f}" if result["notifications"] else "n/a"
     print(f"  Graph requests made by Odoo: {result['odoo_requests']} ({per} per notification, "
           f"{result['odoo_requests'] / max(1, sum(result['kinds'].values())):.2f} per change)")
+    print(f"  sandbox requests by endpoint (the benchmark's own changes included): {result['by_endpoint']}")
 
 
 def main():
