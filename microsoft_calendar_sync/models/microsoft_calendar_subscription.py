@@ -257,10 +257,10 @@ class MicrosoftCalendarAccount(models.Model):
         Subscription = self.env["microsoft.calendar.subscription"].sudo()
         if account and account.state in RUNNABLE_STATES:
             if account.subscription_ids:
-                last = max(account.subscription_ids.mapped("last_notification") or [False]) or False
-                if last:
+                notified = [moment for moment in account.subscription_ids.mapped("last_notification") if moment]
+                if notified:
                     return True, _("On (Outlook notifies Odoo of changes; last notification %(when)s)",
-                                   when=format_datetime(self.env, last))
+                                   when=format_datetime(self.env, max(notified)))
                 return True, _("On (Outlook notifies Odoo of changes)")
             if not Subscription._mcs_enabled():
                 reason = _("change notifications are disabled in Settings")
