@@ -54,8 +54,9 @@ class TestNotifications(SyncCase):
         self.env.invalidate_all()
 
     def settle_deliveries(self):
-        """Inside freeze_time: what the sandbox queued meanwhile (the challenge the time jump causes)
-        is due by the frozen monotonic clock, so it must go out before the real clock is back."""
+        """What the sandbox queued (the challenge a time jump causes) has been handled: before a cron
+        that releases the test lock (Odoo would run both on the test cursor at once), and inside
+        freeze_time, where it is queued on the frozen clock."""
         self.wait_deliveries()
         self.assertTrue(self.control("POST", "/notifications/wait", {"timeout": 0})["idle"])
 
@@ -241,6 +242,8 @@ class TestNotifications(SyncCase):
         [graph] = self.graph_subscriptions()
         # both clocks move (the sandbox runs in this process): the subscription now expires within a day
         with freeze_time(datetime.now() + timedelta(days=2, hours=1), tick=True):
+            self.graph_subscriptions()  # Graph notices the jump: its challenge, handled before the cron runs
+            self.settle_deliveries()
             self.cron_subscriptions()
             [renewed] = self.graph_subscriptions()
             self.settle_deliveries()
@@ -253,6 +256,7 @@ class TestNotifications(SyncCase):
         old_id, old_state = self.subscription.graph_id, self.subscription.client_state
         with freeze_time(datetime.now() + timedelta(days=3), tick=True):
             self.assertFalse(self.graph_subscriptions(), "Graph dropped the expired subscription")
+            self.settle_deliveries()
             self.cron_subscriptions()
             graph = self.graph_subscriptions()
             self.settle_deliveries()
