@@ -282,7 +282,9 @@ class _Notifier:
 
     def enqueue(self, url: str, kind: str, subscription_id: str, item: dict) -> None:
         world = self._world()
-        pending = _Pending(url, kind, subscription_id, item, world.extra, world.clock.now(), due=time.monotonic())
+        # due at once (0.0), not "time.monotonic() now": the caller's clock may not be the worker's
+        # (freezegun fakes it for request threads but not for threads it ignores, such as this worker)
+        pending = _Pending(url, kind, subscription_id, item, world.extra, world.clock.now())
         with self._cond:
             self._pending.append(pending)
             if self._thread is None:

@@ -3,7 +3,9 @@
 
 Public and without CSRF: Graph calls it. Every notification must name a
 subscription Odoo created and carry its secret clientState; the request never
-syncs, it marks the subscriptions dirty and triggers the pull cron once.
+syncs: a change triggers the pull cron once per request, a lifecycle
+notification marks the subscription for the subscription cron (or clears the
+account's delta link for ``missed``).
 """
 
 import hmac
@@ -59,7 +61,7 @@ class OutlookNotifications(http.Controller):
                                        (subscription.client_state or "").encode()):
                 _logger.info("Outlook notification with a wrong clientState refused")
                 return request.make_response("Forbidden", status=403)
-        changed = missed = removed = Subscription.browse()
+        changed = missed = removed = reauthorize = Subscription.browse()
         for item in items:
             subscription = by_id[str(item["subscriptionId"])]
             event = item.get("lifecycleEvent")
@@ -71,16 +73,21 @@ class OutlookNotifications(http.Controller):
                 missed |= subscription
                 removed |= subscription
             elif event == "reauthorizationRequired":
-                request.env.ref("microsoft_calendar_sync.ir_cron_mcs_subscriptions").sudo()._trigger()
+                # Graph work belongs to the cron (token refresh, POST .../reauthorize)
+                reauthorize |= subscription
             else:
                 changed |= subscription
         changed -= removed
+        reauthorize -= removed
         if changed:
             changed._mcs_notified()
         if missed:
             missed._mcs_missed()
+        if reauthorize:
+            reauthorize._mcs_reauthorization_required()
         if removed:
             removed.unlink()
+        if removed or reauthorize:
             request.env.ref("microsoft_calendar_sync.ir_cron_mcs_subscriptions").sudo()._trigger()
         if changed or missed:
             request.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull").sudo()._trigger()

@@ -2,13 +2,16 @@
 """Graph change notifications: the subscription, the public endpoint and its refusals."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tests.common import release_test_lock
 
-from ..models.microsoft_calendar_subscription import NOTIFY_PATH
+from ..hooks import uninstall_hook
+from ..models.microsoft_calendar_subscription import NOTIFY_PATH, PARAM_ENABLED
 from .sync_common import SyncCase
 
 
@@ -40,6 +43,30 @@ class TestNotifications(SyncCase):
 
     def pull_triggers(self):
         return self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", self.pull_cron.id)])
+
+    def subscription_triggers(self):
+        cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_subscriptions")
+        return self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", cron.id)])
+
+    def wait_deliveries(self):
+        with release_test_lock():
+            self.control("POST", "/notifications/wait", {"timeout": 10})
+        self.env.invalidate_all()
+
+    def settle_deliveries(self):
+        """What the sandbox queued (the challenge a time jump causes) has been handled: before a cron
+        that releases the test lock (Odoo would run both on the test cursor at once), and inside
+        freeze_time, where it is queued on the frozen clock."""
+        self.wait_deliveries()
+        self.assertTrue(self.control("POST", "/notifications/wait", {"timeout": 0})["idle"])
+
+    def advance_sandbox_clock(self, minutes):
+        with release_test_lock():  # lifecycle notifications now due go out to this server
+            self.control("POST", "/clock", {"advance_seconds": minutes * 60})
+        self.wait_deliveries()
+
+    def deliveries(self, kind):
+        return [entry for entry in self.control("GET", "/notifications")["value"] if entry["kind"] == kind]
 
     def graph_subscriptions(self):
         return self.control("GET", "/subscriptions")["value"]
@@ -77,7 +104,7 @@ class TestNotifications(SyncCase):
             self.assertIn("error", answer.json(), user.login)
             self.assertNotIn(self.subscription.client_state, answer.text)
 
-    def test_real_change_marks_dirty_and_triggers_once(self):
+    def test_real_change_is_noted_and_triggers_the_pull(self):
         before = self.pull_triggers()
         self.outlook_create("Changed in Outlook")
         with release_test_lock():
@@ -86,15 +113,16 @@ class TestNotifications(SyncCase):
         log = self.control("GET", "/notifications")["value"]
         self.assertTrue(log, "the sandbox delivered nothing")
         self.subscription.invalidate_recordset()
-        self.assertTrue(self.subscription.dirty_since)
+        self.assertTrue(self.subscription.last_notification)
         self.assertGreaterEqual(self.pull_triggers(), before + 1)
+        self.assertIn("last notification", self.account.push_mode)
 
     def test_hundred_notifications_one_trigger(self):
         before = self.pull_triggers()
         answer = self.post({"value": [self.note() for _ in range(100)]})
         self.assertEqual(answer.status_code, 202)
         self.assertEqual(self.pull_triggers(), before + 1)
-        self.assertTrue(self.subscription.dirty_since)
+        self.assertTrue(self.subscription.last_notification)
 
     def test_refusals(self):
         before = self.pull_triggers()
@@ -106,15 +134,15 @@ class TestNotifications(SyncCase):
         self.assertEqual(self.post(None, raw='{"value": 3}').status_code, 400)
         self.assertEqual(self.post(None, raw=" " * (1024 * 1024 + 10)).status_code, 413)
         self.assertEqual(self.pull_triggers(), before)
-        self.assertFalse(self.subscription.dirty_since)
+        self.assertFalse(self.subscription.last_notification)
 
     def test_missed_forces_full_round(self):
         self.assertTrue(self.account.delta_link)
+        before = self.pull_triggers()
         self.lifecycle("missed")
         self.account.invalidate_recordset()
-        self.subscription.invalidate_recordset()
         self.assertFalse(self.account.delta_link)
-        self.assertTrue(self.subscription.full_round)
+        self.assertEqual(self.pull_triggers(), before + 1)
 
     def test_removed_is_recreated(self):
         old = self.subscription.graph_id
@@ -151,9 +179,172 @@ class TestNotifications(SyncCase):
         # a paused account gets none from the cron
         self.cron_subscriptions()
         self.assertFalse(self.Subscription.search([]))
+        before = self.subscription_triggers()
         self.account.with_user(self.alice).action_resume()
+        self.assertEqual(self.subscription_triggers(), before + 1, "resuming asks the cron for a subscription")
         self.cron_subscriptions()
-        self.assertEqual(len(self.graph_subscriptions()), 1)
+        [graph] = self.graph_subscriptions()
+        self.assertEqual(self.Subscription.search([]).graph_id, graph["id"])
         self.account.with_user(self.alice).action_disconnect()
         self.assertFalse(self.graph_subscriptions())
         self.assertFalse(self.Subscription.search([]))
+
+    # -- reauthorizationRequired -------------------------------------------------------
+
+    def test_reauthorization_required_is_answered_by_the_cron(self):
+        """Graph challenges 15 minutes before the token the subscription was made with expires; past
+        that expiry, unless reauthorized, it stops notifying (changes would reach Odoo only by polling)."""
+        pulls, crons = self.pull_triggers(), self.subscription_triggers()
+        self.advance_sandbox_clock(46)
+        [challenge] = self.deliveries("lifecycle")
+        self.assertEqual((challenge["changeTypes"], challenge["status"]), (["reauthorizationRequired"], 202))
+        self.subscription.invalidate_recordset()
+        self.assertTrue(self.subscription.needs_reauthorize)
+        self.assertEqual(self.subscription_triggers(), crons + 1)
+        self.assertEqual(self.pull_triggers(), pulls, "nothing changed in Outlook")
+        graph_expiry = self.graph_subscriptions()[0]["expirationDateTime"]
+        self.cron_subscriptions()
+        self.assertFalse(self.subscription.needs_reauthorize)
+        # reauthorizing moves no expiry (that is renewing)
+        self.assertEqual(self.graph_subscriptions()[0]["expirationDateTime"], graph_expiry)
+        self.advance_sandbox_clock(20)  # the token the subscription was made with has expired
+        self.assertEqual(len(self.deliveries("lifecycle")), 1, "no new challenge: the new token lasts")
+        self.outlook_create("After the reauthorization")
+        self.wait_deliveries()
+        self.assertIn(["created"], [entry["changeTypes"] for entry in self.deliveries("notification")])
+
+    def test_reauthorize_of_a_subscription_graph_forgot_recreates_it(self):
+        old = self.subscription.graph_id
+        self.post({"value": [self.note(lifecycleEvent="reauthorizationRequired")]})
+        with self.outlook() as client:
+            client.delete(f"/subscriptions/{old}")
+        self.cron_subscriptions()
+        new = self.Subscription.search([("account_id", "=", self.account.id)])
+        self.assertNotEqual(new.graph_id, old)
+        self.assertEqual([s["id"] for s in self.graph_subscriptions()], [new.graph_id])
+
+    # -- the cron -----------------------------------------------------------------------
+
+    def test_disabled_in_settings_deletes_every_subscription(self):
+        self.env["ir.config_parameter"].sudo().set_param(PARAM_ENABLED, "False")
+        self.cron_subscriptions()
+        self.assertFalse(self.graph_subscriptions())
+        self.assertFalse(self.Subscription.search([]))
+        self.assertEqual(self.account.push_mode,
+                         "Off: change notifications are disabled in Settings; polling every 15 min")
+        self.env["ir.config_parameter"].sudo().set_param(PARAM_ENABLED, "True")
+        self.cron_subscriptions()
+        self.assertEqual(len(self.graph_subscriptions()), 1)
+        self.assertEqual(self.account.push_mode, "On (Outlook notifies Odoo of changes)")
+
+    def test_renewal_when_odoo_time_reaches_a_day_before_expiry(self):
+        expiration = self.subscription.expiration
+        [graph] = self.graph_subscriptions()
+        # both clocks move (the sandbox runs in this process): the subscription now expires within a day
+        with freeze_time(datetime.now() + timedelta(days=2, hours=1), tick=True):
+            self.graph_subscriptions()  # Graph notices the jump: its challenge, handled before the cron runs
+            self.settle_deliveries()
+            self.cron_subscriptions()
+            [renewed] = self.graph_subscriptions()
+            self.settle_deliveries()
+        self.assertEqual(renewed["id"], graph["id"])
+        self.assertGreater(renewed["expirationDateTime"], graph["expirationDateTime"])
+        self.assertGreater(self.subscription.expiration, expiration + timedelta(days=2))
+        self.assertEqual(renewed["expirationDateTime"][:16], self.subscription.expiration.strftime("%Y-%m-%dT%H:%M"))
+
+    def test_expired_on_graph_is_recreated_with_a_new_client_state(self):
+        old_id, old_state = self.subscription.graph_id, self.subscription.client_state
+        with freeze_time(datetime.now() + timedelta(days=3), tick=True):
+            self.assertFalse(self.graph_subscriptions(), "Graph dropped the expired subscription")
+            self.settle_deliveries()
+            self.cron_subscriptions()
+            graph = self.graph_subscriptions()
+            self.settle_deliveries()
+        new = self.Subscription.search([("account_id", "=", self.account.id)])
+        self.assertEqual([s["id"] for s in graph], [new.graph_id])
+        self.assertNotEqual(new.graph_id, old_id)
+        self.assertNotEqual(new.client_state, old_state)
+        self.assertFalse(self.Subscription.search([("graph_id", "=", old_id)]))
+
+    # -- the push mode --------------------------------------------------------------------
+
+    def test_push_mode_says_why_not(self):
+        self.assertEqual(self.account.push_mode, "On (Outlook notifies Odoo of changes)")
+        status = self.Account.with_user(self.alice)._mcs_status()
+        self.assertEqual(status["push"], {"on": True, "text": "On (Outlook notifies Odoo of changes)"})
+        pull_cron = self.pull_cron.sudo()
+        pull_cron.write({"interval_number": 5, "interval_type": "minutes"})
+        icp = self.env["ir.config_parameter"].sudo()
+        self.subscription.unlink()
+        base_url = icp.get_param("web.base.url")
+        icp.set_param("web.base.url", "http://odoo.example.com")
+        self.assertEqual(self.account.push_mode, "Off: Odoo's address (web.base.url) http://odoo.example.com "
+                         "is not https, so Microsoft cannot reach it; polling every 5 min")
+        self.assertFalse(self.Account.with_user(self.alice)._mcs_status()["push"]["on"])
+        icp.set_param("web.base.url", base_url)
+        pull_cron.write({"interval_number": 1, "interval_type": "hours"})
+        self.account.invalidate_recordset(["push_mode"])
+        self.assertEqual(self.account.push_mode,
+                         "Off: not subscribed yet (the next subscription run asks Microsoft); polling every 60 min")
+        self.account.with_user(self.alice).action_pause()
+        self.assertEqual(self.account.push_mode,
+                         "Off: the account is paused; nothing is synchronized until it is resumed")
+
+    def test_refused_subscription_is_shown_then_cleared(self):
+        self.subscription.unlink()
+        # Graph wants https (this test server is http): it refuses, as it would an unreachable URL
+        self.control("POST", "/notifications/settings", {"allow_http": False})
+        self.cron_subscriptions()
+        self.assertFalse(self.Subscription.search([]))
+        self.assertIn("InvalidRequest", self.account.subscription_error)
+        self.assertTrue(self.account.subscription_error_date)
+        text = self.Account.with_user(self.alice)._mcs_status()["push"]["text"]
+        self.assertTrue(text.startswith("Off: Microsoft refused the subscription (400 InvalidRequest: The "
+                                        "notificationUrl must be an absolute URL that uses the HTTPS protocol."),
+                        text)
+        self.assertTrue(text.endswith("; polling every 15 min"), text)
+        self.control("POST", "/notifications/settings", {"allow_http": True})
+        self.cron_subscriptions()
+        self.assertEqual(len(self.Subscription.search([])), 1)
+        self.assertFalse(self.account.subscription_error)
+        self.assertFalse(self.account.subscription_error_date)
+
+    def test_subscription_error_not_readable_by_others(self):
+        self.account.sudo().write({"subscription_error": "403 ExtensionError: secret detail",
+                                   "subscription_error_date": fields.Datetime.now()})
+        portal = new_test_user(self.env, "portal_pat", groups="base.group_portal")
+        for user in (self.bob, portal):
+            self.authenticate(user.login, user.login)
+            for fields_ in (["subscription_error"], ["push_mode"], ["subscription_error_date"]):
+                answer = self.url_open("/web/dataset/call_kw", data=json.dumps({
+                    "jsonrpc": "2.0", "method": "call", "params": {
+                        "model": "microsoft.calendar.account", "method": "read",
+                        "args": [[self.account.id], fields_], "kwargs": {}}}),
+                    headers={"Content-Type": "application/json"})
+                self.assertIn("error", answer.json(), (user.login, fields_))
+                self.assertNotIn("secret detail", answer.text)
+            # nor through the status entry point, which answers for the caller's own account only
+            answer = self.url_open("/web/dataset/call_kw", data=json.dumps({
+                "jsonrpc": "2.0", "method": "call", "params": {
+                    "model": "microsoft.calendar.account", "method": "search_read",
+                    "args": [[], ["subscription_error", "push_mode"]], "kwargs": {}}}),
+                headers={"Content-Type": "application/json"})
+            self.assertNotIn("secret detail", answer.text)
+        # the owner sees her own account's reason
+        self.authenticate(self.alice.login, self.alice.login)
+        answer = self.url_open("/web/dataset/call_kw", data=json.dumps({
+            "jsonrpc": "2.0", "method": "call", "params": {
+                "model": "microsoft.calendar.account", "method": "read",
+                "args": [[self.account.id], ["subscription_error"]], "kwargs": {}}}),
+            headers={"Content-Type": "application/json"})
+        self.assertEqual(answer.json()["result"][0]["subscription_error"], "403 ExtensionError: secret detail")
+
+    # -- uninstall ------------------------------------------------------------------------
+
+    def test_uninstall_hook_deletes_subscriptions_on_graph_before_the_settings(self):
+        self.assertEqual(len(self.graph_subscriptions()), 1)
+        uninstall_hook(self.env)
+        self.assertFalse(self.graph_subscriptions(), "signed in with the client secret before it was forgotten")
+        self.assertFalse(self.Subscription.search([]))
+        self.assertFalse(self.env["ir.config_parameter"].sudo().search_count(
+            [("key", "=like", "microsoft_calendar_sync.%")]))

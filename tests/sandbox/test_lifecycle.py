@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import GraphSession, mint_token
 from outlook_sandbox import notifications
 from tests.sandbox.test_identity import MSA_TENANT_ID
 from tests.sandbox.test_subscriptions import Receiver, _create_event, _in, _subscribe
@@ -146,3 +147,21 @@ def test_personal_accounts_notifications_name_the_consumer_tenant(sandbox, graph
     assert notifications.wait_idle(sandbox.world, 10)
     [item] = [n for post in receiver.posts for n in post["body"]["value"]]
     assert item["tenantId"] == MSA_TENANT_ID
+
+
+def test_reauthorize_answers_204_without_a_body_and_404_for_what_the_caller_cannot_see(
+        sandbox, graph_as, bob, receiver, control):
+    # Graph's subscription: reauthorize action (api-reference/v1.0/api/subscription-reauthorize.md):
+    # POST /subscriptions/{id}/reauthorize, no request body, 204 No Content.
+    alice = graph_as("alice@contoso.com", lifetime=10 * 24 * 3600)
+    sub = subscribe(alice, sandbox, receiver, expirationDateTime=_in(60, sandbox.world))
+    answer = alice.post(f"/subscriptions/{sub['id']}/reauthorize")
+    assert (answer.status_code, answer.content) == (204, b"")
+    assert alice.get(f"/subscriptions/{sub['id']}").json()["expirationDateTime"] == sub["expirationDateTime"]
+    unknown = alice.post("/subscriptions/00000000-0000-0000-0000-000000000000/reauthorize")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "ResourceNotFound")
+    assert bob.post(f"/subscriptions/{sub['id']}/reauthorize").status_code == 404
+    other_app = GraphSession(sandbox, mint_token(sandbox, "alice@contoso.com", client_id="another-app"))
+    assert other_app.post(f"/subscriptions/{sub['id']}/reauthorize").status_code == 404
+    advance(control, 61)  # expired: Graph deleted it
+    assert alice.post(f"/subscriptions/{sub['id']}/reauthorize").status_code == 404

@@ -320,3 +320,15 @@ def test_https_receiver_on_loopback_with_private_certificate(sandbox, alice):
         assert [n["changeType"] for n in receiver.notifications()] == ["created"]
     finally:
         receiver.close()
+
+
+def test_notifications_go_out_while_freezegun_moves_the_clock(sandbox, alice, receiver):
+    # Request threads then see freezegun's monotonic clock and the delivery worker (a thread
+    # freezegun ignores) the real one: a notification queued under it must still be due at once.
+    from freezegun import freeze_time
+
+    _subscribe(alice, sandbox, receiver)
+    with freeze_time(datetime.now() + timedelta(minutes=30), tick=True):
+        _create_event(alice)
+        assert notifications.wait_idle(sandbox.world, 10)
+    assert [n["changeType"] for n in receiver.notifications()] == ["created"]
