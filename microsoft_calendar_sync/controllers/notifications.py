@@ -90,5 +90,6 @@ class OutlookNotifications(http.Controller):
         if removed or reauthorize:
             request.env.ref("microsoft_calendar_sync.ir_cron_mcs_subscriptions").sudo()._trigger()
         if changed or missed:
-            request.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull").sudo()._trigger()
+            # only the notified accounts are pulled (the polling cron runs every account)
+            request.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull_notified").sudo()._trigger()
         return request.make_response("", status=202)

@@ -21,7 +21,7 @@ from odoo import api, fields, models
 from odoo.tools.misc import format_datetime
 
 from .microsoft_calendar_config import is_loopback
-from .microsoft_calendar_sync import RUNNABLE_STATES
+from .microsoft_calendar_sync import RUN_BUDGET, RUNNABLE_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class MicrosoftCalendarSubscription(models.Model):
     # Nobody reads it over RPC, administrators included (NO_ACCESS); code uses sudo.
     client_state = fields.Char(groups=".", copy=False)
     expiration = fields.Datetime(copy=False)
+    pull_requested = fields.Boolean(
+        readonly=True, copy=False, help="Graph notified a change that the account's pull has not read yet.")
     last_notification = fields.Datetime(
         copy=False, help="When Graph last said an event of this account changed (to the minute).")
     needs_reauthorize = fields.Boolean(
@@ -206,7 +208,9 @@ class MicrosoftCalendarSubscription(models.Model):
             subscription.unlink()
 
     def _mcs_notified(self):
-        """Graph said these accounts changed: remember when (shown in the push mode)."""
+        """Graph said these accounts changed: their pull is asked for (once until it runs); remember
+        when (shown in the push mode)."""
+        self._mcs_request_pull()
         now = fields.Datetime.now()
         stale = self.sudo().filtered(
             lambda s: not s.last_notification or s.last_notification <= now - NOTIFIED_PRECISION)
@@ -217,6 +221,13 @@ class MicrosoftCalendarSubscription(models.Model):
         """Graph dropped notifications: the next pull of these accounts is a fresh delta round
         (what an empty delta link means, models/sync_pull.py)."""
         self.sudo().account_id.write({"delta_link": False})
+        self._mcs_request_pull()
+
+    def _mcs_request_pull(self):
+        """Mark these subscriptions' accounts for the notified-accounts cron (a burst writes once)."""
+        waiting = self.sudo().filtered(lambda subscription: not subscription.pull_requested)
+        if waiting:
+            waiting.write({"pull_requested": True})
 
     def _mcs_reauthorization_required(self):
         self.sudo().needs_reauthorize = True
@@ -287,6 +298,26 @@ class MicrosoftCalendarAccount(models.Model):
         on, text = self._mcs_for_user(user or self.env.user)._mcs_push_mode()
         status["push"] = {"on": on, "text": text}
         return status
+
+    @api.model
+    def _mcs_cron_pull_notified(self):
+        """Pull the accounts Graph notified (the notification endpoint triggers this cron): only
+        them, not every account as the polling cron does. An account another worker holds keeps
+        its mark for the next call; polling stays the safety net."""
+        subscriptions = self.env["microsoft.calendar.subscription"].sudo().search([("pull_requested", "=", True)])
+        accounts = subscriptions.account_id.filtered(lambda account: account.state in RUNNABLE_STATES)
+        for index, account in enumerate(accounts.sorted("id")):
+            account._mcs_sync(pull=True, trigger="webhook")
+            if self._mcs_commit_allowed():
+                self.env["ir.cron"]._commit_progress(1, remaining=len(accounts) - index - 1)
+            if self._mcs_cron_time_left() < RUN_BUDGET:
+                return len(accounts) - index - 1
+        return 0
+
+    def _mcs_pull(self, client, counts):
+        # what Graph notified is read by this pull (a notification during it asks for another)
+        self.sudo().subscription_ids.filtered("pull_requested").write({"pull_requested": False})
+        return super()._mcs_pull(client, counts)
 
     def action_resume(self):
         result = super().action_resume()

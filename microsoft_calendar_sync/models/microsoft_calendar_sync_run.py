@@ -194,13 +194,11 @@ class MicrosoftCalendarAccount(models.Model):
     sync_run_ids = fields.One2many("microsoft.calendar.sync.run", "account_id", "Sync log", readonly=True)
 
     def _mcs_run_trigger(self, trigger):
-        """A scheduled pull that Graph's change notification asked for is a webhook run."""
+        """A scheduled pull of an account whose notified changes are still unread is a webhook run."""
         self.ensure_one()
-        if trigger != "cron":
-            return trigger
-        last_sync = self.last_sync or datetime.min
-        dirty = self.sudo().subscription_ids.filtered(lambda s: s.dirty_since and s.dirty_since > last_sync)
-        return "webhook" if dirty else trigger
+        if trigger == "cron" and self.sudo().subscription_ids.filtered("pull_requested"):
+            return "webhook"
+        return trigger
 
     def _mcs_log_run(self, trigger, started, counts, error=None):
         """Log the run that started at ``started`` (``time.time()``) with ``counts`` and ``error``.

@@ -24,7 +24,7 @@ class TestNotifications(SyncCase):
         self.http_request_allow_all = True
         self.addCleanup(setattr, self, "http_request_allow_all", False)
         self.Subscription = self.env["microsoft.calendar.subscription"].sudo()
-        self.pull_cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull")
+        self.pull_cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull_notified")
         # the subscription cron after connect; Graph's handshake reaches this server over HTTP
         self.cron_subscriptions()
         self.subscription = self.Subscription.search([("account_id", "=", self.account.id)])
@@ -123,6 +123,22 @@ class TestNotifications(SyncCase):
         self.assertEqual(answer.status_code, 202)
         self.assertEqual(self.pull_triggers(), before + 1)
         self.assertTrue(self.subscription.last_notification)
+
+    def test_only_the_notified_account_is_pulled(self):
+        self.connect(self.bob)  # a second connected account, not notified
+        self.outlook_create("Changed in Outlook")
+        self.assertEqual(self.post({"value": [self.note(), self.note()]}).status_code, 202)
+        self.assertTrue(self.subscription.pull_requested)
+        self.control("DELETE", "/stats")
+        self.env["microsoft.calendar.account"]._mcs_cron_pull_notified()
+        by_mailbox = self.control("GET", "/stats")["by_mailbox"]
+        self.assertEqual(list(by_mailbox), ["alice@contoso.com"], "the polling cron would run every account")
+        self.assertTrue(self.env["calendar.event"].sudo().search_count([("name", "=", "Changed in Outlook")]))
+        self.assertEqual(self.account.sync_run_ids.sorted("id")[-1:].trigger, "webhook")
+        self.assertFalse(self.subscription.pull_requested, "read by that pull")
+        self.control("DELETE", "/stats")
+        self.env["microsoft.calendar.account"]._mcs_cron_pull_notified()
+        self.assertEqual(self.control("GET", "/stats")["total"], 0, "nothing notified since: nothing to do")
 
     def test_refusals(self):
         before = self.pull_triggers()
@@ -272,7 +288,7 @@ class TestNotifications(SyncCase):
         self.assertEqual(self.account.push_mode, "On (Outlook notifies Odoo of changes)")
         status = self.Account.with_user(self.alice)._mcs_status()
         self.assertEqual(status["push"], {"on": True, "text": "On (Outlook notifies Odoo of changes)"})
-        pull_cron = self.pull_cron.sudo()
+        pull_cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull").sudo()  # the polling
         pull_cron.write({"interval_number": 5, "interval_type": "minutes"})
         icp = self.env["ir.config_parameter"].sudo()
         self.subscription.unlink()
