@@ -3,6 +3,7 @@
 
 import json
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -139,6 +140,20 @@ class TestNotifications(SyncCase):
         self.control("DELETE", "/stats")
         self.env["microsoft.calendar.account"]._mcs_cron_pull_notified()
         self.assertEqual(self.control("GET", "/stats")["total"], 0, "nothing notified since: nothing to do")
+
+    def test_a_notification_for_a_paused_account_does_nothing(self):
+        note = self.note()
+        with patch.object(type(self.account), "_mcs_drop_subscriptions", lambda accounts: None):
+            self.account.with_user(self.alice).action_pause()  # as if Graph's delete had not happened yet
+        self.outlook_create("Changed while paused")
+        self.assertEqual(self.post({"value": [note]}).status_code, 202)
+        self.control("DELETE", "/stats")
+        self.env["microsoft.calendar.account"]._mcs_cron_pull_notified()
+        self.assertEqual(self.control("GET", "/stats")["total"], 0, "a paused account is not synchronized")
+        self.assertFalse(self.env["calendar.event"].sudo().search_count([("name", "=", "Changed while paused")]))
+        # its subscription gone (the usual pause), the same notification is refused
+        self.subscription.unlink()
+        self.assertEqual(self.post({"value": [note]}).status_code, 403)
 
     def test_refusals(self):
         before = self.pull_triggers()
