@@ -203,6 +203,11 @@ class OutlookCalendarController(http.Controller):
         self._my_account().action_resume()
         return request.env["microsoft.calendar.account"]._mcs_status()
 
+    @http.route("/microsoft_calendar_sync/start_afresh", type="jsonrpc", auth="user")
+    def start_afresh(self):
+        self._my_account().action_mcs_start_afresh()
+        return request.env["microsoft.calendar.account"]._mcs_status()
+
     @http.route("/microsoft_calendar_sync/disconnect", type="jsonrpc", auth="user")
     def disconnect(self):
         self._my_account().action_disconnect()

@@ -85,9 +85,6 @@ class MicrosoftCalendarAccount(models.Model):
     sync_pending_count = fields.Integer("Pending", compute="_compute_sync_counts")
     sync_error_count = fields.Integer("Errors", compute="_compute_sync_counts")
     sync_skipped_count = fields.Integer("Skipped", compute="_compute_sync_counts")
-    linked_mailbox_id = fields.Char(
-        readonly=True, copy=False,
-        help="The Microsoft user ID of the mailbox the sync status rows belong to (kept after a disconnect).")
     last_run_summary = fields.Char("Last run", readonly=True, copy=False)
     # The crons' round-robin (see _mcs_run_accounts).
     last_run_start = fields.Datetime("Last cron run started", readonly=True, copy=False)
@@ -125,24 +122,10 @@ class MicrosoftCalendarAccount(models.Model):
 
     @api.model
     def _mcs_connect(self, user, signin, signed_in):
-        previous = self._mcs_for_user(user)
-        linked_to = previous.linked_mailbox_id if previous else False
         account = super()._mcs_connect(user, signin, signed_in)
-        if linked_to and linked_to != account.microsoft_user_id:
-            # Another mailbox: the links name events of the old one (their ids mean nothing here,
-            # a push would find them "gone" and archive their Odoo events). The events stay on
-            # both sides; the new mailbox starts as a first connection.
-            links = account.binding_ids.sudo()
-            count = len(links)
-            links.unlink()
-            account.write({"delta_link": False, "delta_window_start": False, "delta_window_end": False})
-            account.message_post(body=self.env._(
-                "Connected to %(mailbox)s, another mailbox than the one synchronized before: its %(count)s links "
-                "were removed. Every event stays, in Odoo and in the other mailbox; the first synchronization "
-                "with %(mailbox)s starts now.", mailbox=account.mailbox, count=count))
         # The first sync's enqueue also brings the events created while disconnected (it skips
         # linked ones); a first sync is queued for a cron worker right after this request commits.
-        account.write({"last_sync": False, "linked_mailbox_id": account.microsoft_user_id})
+        account.last_sync = False
         self.env.ref("microsoft_calendar_sync.ir_cron_mcs_pull").sudo()._trigger()
         return account
 

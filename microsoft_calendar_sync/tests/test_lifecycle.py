@@ -3,6 +3,7 @@
 resume catches up with both sides (also after the delta token expired), and the
 same mailbox reconnected re-links instead of duplicating."""
 
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .sync_common import SyncCase
@@ -75,15 +76,34 @@ class TestLifecycle(SyncCase):
         self.assert_both_sides_agree()
         self.assertTrue(bindings.exists(), "the same links are used again")
 
-    def test_another_mailbox_starts_afresh_without_touching_the_old_one(self):
+    def test_another_mailbox_asks_before_anything_then_starts_afresh(self):
         old_mailbox = sorted(event["subject"] for event in self.outlook_events())
+        links = self.account.binding_ids
         self.account.with_user(self.alice).action_disconnect()
         self.alice.sudo().mcs_expected_mailbox = "bob@contoso.com"  # an administrator moves her mailbox
-        self.assert_connected(self.connect(self.alice, address="bob@contoso.com"), self.alice, "bob@contoso.com")
+        response = self.connect(self.alice, address="bob@contoso.com")
+        self.assertEqual(response.status_code, 303, response.text[:2000])
         self.env.invalidate_all()
-        self.assertFalse(self.account.binding_ids, "the links to the old mailbox's events are gone")
-        self.assertTrue(self.account.message_ids.filtered(lambda message: "another mailbox" in (message.body or "")),
-                        "and the account says so")
+        self.assertEqual((self.account.mailbox, self.account.state), ("bob@contoso.com", "paused"),
+                         "connected, but nothing is synchronized before the user chooses")
+        self.assertTrue(self.account.mailbox_change)
+        self.assertEqual(self.account.binding_ids, links, "the old links are kept until then")
+        self.assertTrue(self.account.message_ids.filtered(lambda message: "Start afresh" in (message.body or "")))
+        with self.assertRaises(UserError):
+            self.account.with_user(self.alice).action_resume()
+        self.control("DELETE", "/stats")
+        self.env["microsoft.calendar.account"]._mcs_cron_pull()
+        self.assertEqual(self.control("GET", "/stats")["total"], 0, "nothing sent to either mailbox")
+        with self.assertRaises(AccessError):
+            self.account.with_user(self.bob).action_mcs_start_afresh()
+        self.authenticate("alice", "alice")  # the Outlook button: its panel says why, and offers the choice
+        status = self.make_jsonrpc_request("/microsoft_calendar_sync/status")
+        self.assertIn("alice@contoso.com", status["mailbox_change"])
+        status = self.make_jsonrpc_request("/microsoft_calendar_sync/start_afresh")
+        self.assertEqual((status["state"], status["mailbox_change"]), ("connected", ""))
+        self.env.invalidate_all()
+        self.assertEqual(self.account.state, "connected")
+        self.assertFalse(links.exists(), "the links to the old mailbox's events are gone")
         self.sync()
         self.assertEqual(sorted(event["subject"] for event in self.outlook_events()), old_mailbox,
                          "nothing deleted or changed in the old mailbox")

@@ -153,6 +153,10 @@ export class OutlookSyncButton extends Component {
         return this.call("resume", _t("Outlook synchronization resumed."));
     }
 
+    startAfresh() {
+        return this.call("start_afresh", _t("Outlook synchronization started afresh with this mailbox."));
+    }
+
     disconnect() {
         return this.call("disconnect", _t("Outlook disconnected. Your events stay in Odoo and in Outlook."));
     }
