@@ -89,6 +89,13 @@ class TestLifecycle(SyncCase):
         self.assertTrue(self.account.mailbox_change)
         self.assertEqual(self.account.binding_ids, links, "the old links are kept until then")
         self.assertTrue(self.account.message_ids.filtered(lambda message: "Start afresh" in (message.body or "")))
+        # a manager's reset meanwhile cannot delete in the old mailbox with the new one's tokens
+        wizard = self.env["microsoft.calendar.reset.account"].with_user(self.manager).create(
+            {"user_id": self.alice.id, "delete_mode": "both", "sync_mode": "all"})
+        wizard.action_confirm()
+        self.assertIn("now connected to bob@contoso.com", wizard.result)
+        self.assertEqual(sorted(event["subject"] for event in self.outlook_events()), old_mailbox)
+        self.assertTrue(self.kept.exists(), "an event whose Outlook copy was not deleted stays in Odoo")
         with self.assertRaises(UserError):
             self.account.with_user(self.alice).action_resume()
         self.control("DELETE", "/stats")

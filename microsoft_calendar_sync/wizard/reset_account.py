@@ -92,7 +92,13 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
         lines, failed = [], self.env["microsoft.calendar.binding"].sudo()
         deleted_outlook = failed
         connected = account.state not in ("not_connected", "needs_reauth") and account.sudo().connection_key
-        if outlook and not connected:
+        if outlook and account.mailbox_change:
+            # the tokens are another mailbox's: a delete there would answer 404 and count as done
+            lines.append(_("%(count)s Outlook events not deleted: they are in %(old)s, and the account is now "
+                           "connected to %(new)s.", count=len(outlook), old=account.linked_mailbox or "?",
+                           new=account.mailbox))
+            failed = outlook
+        elif outlook and not connected:
             lines.append(_("%(count)s Outlook events not deleted: the account is not connected.",
                            count=len(outlook)))
             failed = outlook
@@ -116,8 +122,8 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
             if failed:
                 lines.append(_("%(count)s Outlook deletes failed; they stay linked (run the reset again).",
                                count=len(failed)))
-        if self.delete_mode == "both" and connected:
-            odoo -= failed.filtered("graph_id")
+        if self.delete_mode == "both" and (connected or account.mailbox_change):
+            odoo -= failed.filtered("graph_id")  # their Outlook copies are still there
         events = odoo.event_id
         unlink = (deleted_outlook | odoo).sudo()
         unlink.unlink()
