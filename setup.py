@@ -30,7 +30,7 @@ SANDBOX = [  # requirements-sandbox.txt says the same
 
 setup(
     name="outlook-calendar-sync",
-    version="19.0.1.1.0",
+    version="19.0.1.2.0",
     description="Outlook (Microsoft Graph) calendar sync core and Graph sandbox for Odoo 19",
     license="LGPL-3.0-only",
     python_requires=">=3.11",
