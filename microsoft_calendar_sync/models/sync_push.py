@@ -7,9 +7,9 @@ lets the core decide and applies the decisions (sync_apply.py), with a commit
 point after each chunk.
 """
 
-from outlook_sync.reconcile import OdooItem, Reconciler
-
 import uuid
+
+from outlook_sync.reconcile import OdooItem, Reconciler
 
 from odoo import fields, models
 
