@@ -13,6 +13,7 @@ import logging
 import secrets
 import warnings
 import weakref
+from contextlib import contextmanager
 
 from outlook_sync.auth import discover_mailbox
 from outlook_sync.errors import OutlookSyncError, ReauthenticationRequired
@@ -261,6 +262,19 @@ class MicrosoftCalendarAccount(models.Model):
                                   home_account_id=credential.home_account_id or None)
         _CONNECTION_OF_SIGN_IN[signin] = account.connection_key
         return signin
+
+    @contextmanager
+    def _mcs_graph(self, settings=None):
+        """A Graph client signed in as this account: ``(signin, client)``; a token refresh is saved on
+        the way out, whatever happened."""
+        account = self.sudo()
+        settings = settings or self.env["microsoft.calendar.config"]._mcs_settings()
+        signin = account._mcs_sign_in()
+        try:
+            with settings.graph_client(signin, mailbox=account.mailbox) as client:
+                yield signin, client
+        finally:
+            account._mcs_save_cache(signin)
 
     def _mcs_save_cache(self, signin):
         """Store MSAL's cache when a refresh rotated the tokens (a new row, never an UPDATE)."""

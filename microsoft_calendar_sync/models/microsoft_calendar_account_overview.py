@@ -47,14 +47,6 @@ class MicrosoftCalendarAccount(models.Model):
         figures = self.sudo().last_run_counts or {}
         return any(figures.get(key) for key in ODOO_CHANGES)
 
-    def _mcs_last_run_text(self):
-        """The last run in plain words, e.g. "2 changes sent to Outlook, 1 received from Outlook"."""
-        self.ensure_one()
-        figures = self.sudo().last_run_counts
-        if not figures:  # no run since this was added: the older summary, if any
-            return self.sudo().last_run_summary or ""
-        return self._mcs_summary(figures)
-
     def _mcs_skipped_items(self, limit=5):
         """The skipped rows by name and reason, an event's occurrences together: (items, how many more)."""
         self.ensure_one()

@@ -11,7 +11,6 @@ net; the account's ``push_mode`` says which of the two an account is on, and why
 
 import logging
 import secrets
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -76,16 +75,6 @@ class MicrosoftCalendarSubscription(models.Model):
     def _mcs_enabled(self):
         return self.env["ir.config_parameter"].sudo().get_param(PARAM_ENABLED, "True") == "True"
 
-    @contextmanager
-    def _mcs_graph(self, account, settings):
-        """A Graph client signed in as ``account``; a token refresh is saved on the way out."""
-        signin = account._mcs_sign_in()
-        try:
-            with settings.graph_client(signin, mailbox=account.mailbox) as client:
-                yield signin, client
-        finally:
-            account._mcs_save_cache(signin)
-
     def _mcs_failed(self, account, error, doing):
         """Say on the account why Microsoft has no subscription for it (the push mode shows it)."""
         if isinstance(error, ReauthenticationRequired):
@@ -109,7 +98,7 @@ class MicrosoftCalendarSubscription(models.Model):
         client_state = secrets.token_urlsafe(32)
         expiration = datetime.now(timezone.utc) + LIFETIME
         try:
-            with self._mcs_graph(account, settings) as (_signin, client):
+            with account._mcs_graph(settings) as (_signin, client):
                 answer = client.post("/subscriptions", {
                     "changeType": "created,updated,deleted",
                     "notificationUrl": url,
@@ -154,45 +143,42 @@ class MicrosoftCalendarSubscription(models.Model):
         self.unlink()
         self._mcs_subscribe(account, settings)
 
-    def _mcs_renew(self, settings=None):
-        """PATCH the expiry (renewing also reauthorizes); re-create when Graph no longer knows it."""
+    def _mcs_on_graph(self, settings, doing, call):
+        """``call(signin, client)`` for this subscription; True when Graph took it. A 404: Graph no
+        longer knows it (expired, removed), so a new one; another error is shown on the account."""
         self.ensure_one()
         subscription = self.sudo()
         account = subscription.account_id
-        settings = settings or self.env["microsoft.calendar.config"]._mcs_settings()
-        expiration = datetime.now(timezone.utc) + LIFETIME
         try:
-            with self._mcs_graph(account, settings) as (_signin, client):
-                client.patch(f"/subscriptions/{subscription.graph_id}", {"expirationDateTime": _graph_time(expiration)})
+            with account._mcs_graph(settings) as (signin, client):
+                call(signin, client)
         except OutlookSyncError as error:
             if getattr(error, "status", None) == 404:
                 subscription._mcs_gone_on_graph(settings)
             else:
-                self._mcs_failed(account, error, "subscription renewal")
-            return
+                self._mcs_failed(account, error, doing)
+            return False
         self._mcs_succeeded(account)
-        subscription.write({"expiration": expiration.replace(tzinfo=None), "needs_reauthorize": False})
+        return True
+
+    def _mcs_renew(self, settings=None):
+        """PATCH the expiry (renewing also reauthorizes); re-create when Graph no longer knows it."""
+        self.ensure_one()
+        expiration = datetime.now(timezone.utc) + LIFETIME
+        if self._mcs_on_graph(settings, "subscription renewal", lambda _signin, client: client.patch(
+                f"/subscriptions/{self.graph_id}", {"expirationDateTime": _graph_time(expiration)})):
+            self.sudo().write({"expiration": expiration.replace(tzinfo=None), "needs_reauthorize": False})
 
     def _mcs_reauthorize(self, settings=None):
         """Answer Graph's ``reauthorizationRequired``: ``POST /subscriptions/{id}/reauthorize`` (204)
         with a freshly redeemed access token, so the subscription's new authorization outlasts the
         one that was running out (a cached token would be challenged again at once)."""
-        self.ensure_one()
-        subscription = self.sudo()
-        account = subscription.account_id
-        settings = settings or self.env["microsoft.calendar.config"]._mcs_settings()
-        try:
-            with self._mcs_graph(account, settings) as (signin, client):
-                signin.get_token(force_refresh=True)
-                client.post(f"/subscriptions/{subscription.graph_id}/reauthorize", idempotent=True)
-        except OutlookSyncError as error:
-            if getattr(error, "status", None) == 404:
-                subscription._mcs_gone_on_graph(settings)
-            else:
-                self._mcs_failed(account, error, "subscription reauthorization")
-            return
-        self._mcs_succeeded(account)
-        subscription.needs_reauthorize = False
+        def reauthorize(signin, client):
+            signin.get_token(force_refresh=True)
+            client.post(f"/subscriptions/{self.graph_id}/reauthorize", idempotent=True)
+
+        if self._mcs_on_graph(settings, "subscription reauthorization", reauthorize):
+            self.sudo().needs_reauthorize = False
 
     def _mcs_unsubscribe(self):
         """Delete these subscriptions on Graph (best effort) and here."""
@@ -200,7 +186,7 @@ class MicrosoftCalendarSubscription(models.Model):
         for subscription in self.sudo():
             account = subscription.account_id
             try:
-                with self._mcs_graph(account, settings) as (_signin, client):
+                with account._mcs_graph(settings) as (_signin, client):
                     client.delete(f"/subscriptions/{subscription.graph_id}")
             except OutlookSyncError as error:
                 _logger.info("Outlook account %s: subscription not deleted on Graph (%s)",

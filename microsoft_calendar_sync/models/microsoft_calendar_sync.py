@@ -85,7 +85,8 @@ class MicrosoftCalendarAccount(models.Model):
     sync_pending_count = fields.Integer("Pending", compute="_compute_sync_counts")
     sync_error_count = fields.Integer("Errors", compute="_compute_sync_counts")
     sync_skipped_count = fields.Integer("Skipped", compute="_compute_sync_counts")
-    last_run_summary = fields.Char("Last run", readonly=True, copy=False)
+    last_run_summary = fields.Char("Last run", compute="_compute_last_run_summary",
+                                   help="What the last run did (from its figures, models/microsoft_calendar_account_overview.py).")
     # The crons' round-robin (see _mcs_run_accounts).
     last_run_start = fields.Datetime("Last cron run started", readonly=True, copy=False)
     pull_pass = fields.Integer(readonly=True, copy=False, help="The pull cron's pass that last ran this account.")
@@ -100,6 +101,12 @@ class MicrosoftCalendarAccount(models.Model):
             for state in ("synced", "pending", "error", "skipped"):
                 account[f"sync_{state}_count"] = counts.get((account.id, state), 0)
 
+    @api.depends("last_run_counts")
+    def _compute_last_run_summary(self):
+        for account in self:
+            figures = account.sudo().last_run_counts
+            account.last_run_summary = self._mcs_summary(figures) if figures else False
+
     @api.model
     def _mcs_status(self, user=None):
         status = super()._mcs_status(user)
@@ -108,9 +115,8 @@ class MicrosoftCalendarAccount(models.Model):
             "synced": account.sync_synced_count, "pending": account.sync_pending_count,
             "errors": account.sync_error_count, "skipped": account.sync_skipped_count,
         } if account else {}
-        status["last_run"] = account.last_run_summary or "" if account else ""
         # what the panel shows in words: the last run, and what is not synchronized and why
-        status["last_run_text"] = account._mcs_last_run_text() if account else ""
+        status["last_run_text"] = account.last_run_summary or "" if account else ""
         status["last_run_when"] = account._mcs_last_run_when() if account else ""
         status["last_run_changed"] = account._mcs_last_run_changed() if account else False
         skipped, more = account._mcs_skipped_items() if account else ([], 0)
@@ -304,7 +310,7 @@ class MicrosoftCalendarAccount(models.Model):
             # Only the identity platform can say the grant is gone (invalid_grant, revoked,
             # interaction_required): then the tokens are useless and the user must sign in again.
             account._mcs_mark_needs_reauth(error)
-            account.last_run_summary = self._mcs_summary(counts)
+            account._mcs_after_run(counts)
             account._mcs_log_run(trigger, started, counts, error)
             return counts
         except AuthRequired as error:
@@ -332,7 +338,6 @@ class MicrosoftCalendarAccount(models.Model):
             if client is not None:  # failed runs too: the sync log shows what they cost
                 counts.update({f"graph {kind}": number for kind, number in client.stats.items()})
             account._mcs_save_cache(signin)
-        values["last_run_summary"] = self._mcs_summary(counts)
         account.write(values)
         # the run's figures, and a bus notification to the user's open calendars if Odoo changed
         account._mcs_after_run(counts)

@@ -25,7 +25,7 @@ class TestSyncStatus(SyncCase):
         status = self.make_jsonrpc_request("/microsoft_calendar_sync/status")
         self.assertEqual(status["counts"]["synced"], 2, status)
         self.assertEqual(status["counts"]["errors"], 0)
-        self.assertIn("received", status["last_run"])
+        self.assertIn("received", status["last_run_text"])
 
     def test_users_see_their_own_sync_status_only(self):
         self.make_event("Alice's")

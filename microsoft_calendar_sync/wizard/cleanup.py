@@ -4,8 +4,8 @@
 Which events are ours is asked of Outlook, not of the bindings (a reset or a
 lost binding must not hide one): every event of the mailbox that carries our
 reference extended property naming an event of *this* database, and a
-``transactionId``. Both are needed: the push also stamps our reference on
-events imported from Outlook, but only our own creates carry a
+``transactionId``. Both are needed: earlier versions also stamped our
+reference on events imported from Outlook, but only our own creates carry a
 ``transactionId`` (Graph returns it only when the app that created the event
 set one, and every create of ours does). Meetings with attendees are kept:
 deleting them would e-mail a cancellation to every attendee.
@@ -35,13 +35,11 @@ LIST_PAGE = 100
 class MicrosoftCalendarAccount(models.Model):
     _inherit = "microsoft.calendar.account"
 
-    def _mcs_cleanup_client(self):
+    def _mcs_cleanup_graph(self):
         account = self.sudo()
         if account.state in ("not_connected", "needs_reauth") or not account.connection_key:
             raise UserError(self.env._("Connect the Outlook calendar again first: cleaning up needs Outlook."))
-        settings = self.env["microsoft.calendar.config"]._mcs_settings()
-        signin = account._mcs_sign_in()
-        return settings.graph_client(signin, mailbox=account.mailbox), signin
+        return account._mcs_graph()
 
     def _mcs_created_in_outlook(self, client):
         """(ids of the events this module created in the mailbox, ids of those that are meetings, kept)."""
@@ -59,7 +57,7 @@ class MicrosoftCalendarAccount(models.Model):
             references = [p.get("value") or "" for p in raw.get("singleValueExtendedProperties") or ()
                           if (p.get("id") or "").lower() == ODOO_REF_PROPERTY_ID.lower()]
             if not raw.get("transactionId") or not any(ref.startswith(prefix) for ref in references):
-                continue  # imported from Outlook (stamped by us, created by the user) or not ours
+                continue  # imported from Outlook (stamped by an earlier version) or not ours
             if raw.get("attendees"):
                 meetings.append(raw["id"])
                 continue
@@ -80,15 +78,12 @@ class MicrosoftCalendarAccount(models.Model):
         """What a clean-up would do now: {"outlook": count, "meetings": kept, "imported": count}."""
         self.ensure_one()
         self._mcs_check_may_manage()
-        client, signin = self._mcs_cleanup_client()
         try:
-            with client:
+            with self._mcs_cleanup_graph() as (_signin, client):
                 ours, meetings = self._mcs_created_in_outlook(client)
         except OutlookSyncError as error:
             raise UserError(self.env._("Outlook could not be asked which events to remove (%(error)s).",
                                        error=str(error))) from error
-        finally:
-            self.sudo()._mcs_save_cache(signin)
         return {"outlook": len(ours), "meetings": len(meetings),
                 "imported": len(self._mcs_imported_bindings(ours + meetings))}
 
@@ -100,10 +95,9 @@ class MicrosoftCalendarAccount(models.Model):
         account = self.sudo()
         if not account._mcs_reset_lock():
             raise UserError(_("A synchronization of this account is running; try again in a minute."))
-        client, signin = self._mcs_cleanup_client()
         deleted, failed, error_text, ours, meetings = [], 0, "", [], []
         try:
-            with client:
+            with self._mcs_cleanup_graph() as (_signin, client):
                 ours, meetings = self._mcs_created_in_outlook(client)
                 try:
                     answers = client.batch([BatchRequest("DELETE", event_path(graph_id)) for graph_id in ours])
@@ -116,8 +110,6 @@ class MicrosoftCalendarAccount(models.Model):
         except OutlookSyncError as error:
             raise UserError(_("Outlook could not be asked which events to remove (%(error)s).",
                               error=str(error))) from error
-        finally:
-            account._mcs_save_cache(signin)
         # only what Outlook confirmed: the rest stays bound and listed for the next clean-up
         self.env["microsoft.calendar.binding"].sudo().search(
             [("account_id", "=", account.id), ("graph_id", "in", deleted)]).unlink()

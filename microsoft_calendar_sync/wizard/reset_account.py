@@ -103,10 +103,8 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
                            count=len(outlook)))
             failed = outlook
         elif outlook:
-            settings = self.env["microsoft.calendar.config"]._mcs_settings()
-            signin = account._mcs_sign_in()
             try:
-                with settings.graph_client(signin, mailbox=account.mailbox) as client:
+                with account._mcs_graph() as (_signin, client):
                     answers = client.batch([BatchRequest("DELETE", event_path(b.graph_id)) for b in outlook])
                 for binding, answer in zip(outlook, answers):
                     if answer.ok or answer.status == 404:
@@ -116,8 +114,6 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
             except OutlookSyncError as error:
                 failed = outlook
                 lines.append(_("Outlook could not be reached (%(error)s).", error=str(error)))
-            finally:
-                account._mcs_save_cache(signin)
             lines.append(_("%(count)s events deleted from Outlook.", count=len(deleted_outlook)))
             if failed:
                 lines.append(_("%(count)s Outlook deletes failed; they stay linked (run the reset again).",
