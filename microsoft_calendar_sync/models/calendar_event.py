@@ -19,6 +19,7 @@ reason "recurring", visible in the status list.
 
 import logging
 import uuid
+from collections import defaultdict
 
 from odoo import api, fields, models
 
@@ -58,10 +59,13 @@ class CalendarEvent(models.Model):
         domain = ["|", ("event_id", "in", ids), ("event_id.recurrence_id", "in", recurrences.ids)] \
             if recurrences else [("event_id", "in", ids)]
         bindings = Binding.search(domain) if ids and Binding.has_access("read") else Binding
+        by_event, by_series = defaultdict(lambda: Binding), defaultdict(lambda: Binding)
+        for binding in bindings:
+            by_event[binding.event_id.id] |= binding
+            by_series[binding.event_id.recurrence_id.id] |= binding
         for event in self:
             series = event._origin.recurrence_id
-            rows = bindings.filtered(lambda b, event=event, series=series: b.event_id.id == event._origin.id or (
-                series and b.event_id.recurrence_id == series))
+            rows = by_event[event._origin.id] | (by_series[series.id] if series else Binding)
             event.mcs_binding_ids = rows
             event.mcs_sync_summary = "; ".join(row._mcs_state_text() for row in rows) or False
 

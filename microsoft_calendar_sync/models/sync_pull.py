@@ -129,7 +129,7 @@ class MicrosoftCalendarAccount(models.Model):
 
     def _mcs_recheck_deletions(self, client, reconciler, store, counts, settings):
         checks = store.search([("deletion_check", "=", True), ("graph_id", "!=", False), ("state", "!=", "skipped")])
-        graph_ids = [store.record(record.key).graph_id for record in checks]
+        graph_ids = checks.mapped("graph_id")
         if graph_ids:
             self._mcs_settle_removed(client, reconciler, store, graph_ids, counts, settings)
 
