@@ -22,6 +22,7 @@ DEFAULTS = {
     "sync_days_back": 30,
     "sync_days_forward": 365,
     "polling_minutes": 15,
+    "log_retention_days": 30,
 }
 
 

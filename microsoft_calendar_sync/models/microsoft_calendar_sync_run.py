@@ -20,6 +20,8 @@ from outlook_sync.errors import AuthRequired, BudgetExhausted, ReauthenticationR
 
 from odoo import api, fields, models
 
+from .microsoft_calendar_config import DEFAULTS, PARAM
+
 TRIGGERS = [
     ("cron", "Scheduled poll"),
     ("button", "Sync now"),
@@ -37,8 +39,8 @@ OUTCOMES = [
 #: Count keys that mean a run did something: a run with none of them (and no error) is idle.
 ACTIVITY_KEYS = ("received", "sent", "odoo_created", "odoo_updated", "odoo_deleted", "outlook_created",
                  "outlook_updated", "outlook_deleted", "conflicts", "errors", "pending", "skipped")
-RETENTION_PARAM = "microsoft_calendar_sync.log_retention_days"
-DEFAULT_RETENTION_DAYS = 30
+RETENTION_PARAM = PARAM % "log_retention_days"
+DEFAULT_RETENTION_DAYS = DEFAULTS["log_retention_days"]
 #: Rows of each log model the pruning cron deletes per batch (its progress is committed between them).
 PRUNE_BATCH = 5000
 #: Characters kept of each side's value in a conflict row (a description can be long).

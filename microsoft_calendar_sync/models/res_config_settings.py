@@ -63,7 +63,8 @@ class ResConfigSettings(models.TransientModel):
         "Days forward", config_parameter="microsoft_calendar_sync.sync_days_forward",
         default=DEFAULTS["sync_days_forward"], help="Synchronize events that start up to this many days ahead.")
     mcs_log_retention_days = fields.Integer(
-        "Sync log retention (days)", config_parameter="microsoft_calendar_sync.log_retention_days", default=30,
+        "Sync log retention (days)", config_parameter=PARAM % "log_retention_days",
+        default=DEFAULTS["log_retention_days"],
         help="Sync log entries, errors and conflicts older than this are deleted every day.")
     mcs_polling_minutes = fields.Integer(
         "Polling interval (minutes)", config_parameter="microsoft_calendar_sync.polling_minutes",
@@ -112,11 +113,8 @@ class ResConfigSettings(models.TransientModel):
         res = super().get_values()
         expiry = self.env["ir.config_parameter"].sudo().get_param(PARAM % "client_secret_expiry")
         res["mcs_client_secret_expiry"] = fields.Date.to_date(expiry) if expiry else False
-        res["mcs_change_notifications"] = self._mcs_change_notifications_param() != "False"
+        res["mcs_change_notifications"] = self.env["microsoft.calendar.subscription"]._mcs_enabled()
         return res
-
-    def _mcs_change_notifications_param(self):
-        return self.env["ir.config_parameter"].sudo().get_param(PARAM % "change_notifications", "True")
 
     def set_values(self):
         super().set_values()
@@ -144,10 +142,10 @@ class ResConfigSettings(models.TransientModel):
 
     def _mcs_store_change_notifications(self):
         """The switch as an explicit "True"/"False"; a change has the subscriptions cron follow it."""
-        wanted = "True" if self.mcs_change_notifications else "False"
-        if wanted == self._mcs_change_notifications_param():
+        if bool(self.mcs_change_notifications) == self.env["microsoft.calendar.subscription"]._mcs_enabled():
             return
-        self.env["ir.config_parameter"].sudo().set_param(PARAM % "change_notifications", wanted)
+        self.env["ir.config_parameter"].sudo().set_param(
+            PARAM % "change_notifications", "True" if self.mcs_change_notifications else "False")
         cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_subscriptions", raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger()
