@@ -117,3 +117,67 @@ class TestSecurity(HttpCase):
         result = self.make_jsonrpc_request("/microsoft_calendar_sync/sync_now")
         self.assertEqual((result["type"], result["status"]["state"]), ("warning", "not_connected"))
         self.assertEqual(self.alice_account.state, "connected")
+
+    def call_kw(self, model, method, args, kwargs=None):
+        """A JSON-RPC call as the authenticated user: (result, None) or (None, the error's text)."""
+        try:
+            return self.make_jsonrpc_request("/web/dataset/call_kw", {
+                "model": model, "method": method, "args": args, "kwargs": kwargs or {}}), None
+        except JsonRpcException as error:
+            return None, str(error)
+
+    def test_log_conflicts_lifecycle_over_http_as_portal_colleague_and_owner(self):
+        Run = self.env["microsoft.calendar.sync.run"].sudo()
+        run = Run.create({"account_id": self.alice_account.id, "start": "2026-12-01 10:00:00",
+                          "last_start": "2026-12-01 10:00:00", "trigger": "cron", "direction": "both",
+                          "outcome": "failed", "error_text": "Graph said no to Alice"})
+        conflict = self.env["microsoft.calendar.sync.conflict"].sudo().create({
+            "account_id": self.alice_account.id, "event_name": "Alice's private review",
+            "field_names": "description", "odoo_value": "Alice's notes", "outlook_value": "x", "winner": "odoo"})
+        self.alice_account.sudo().write({"subscription_error": "refused for Alice", "mailbox_change": True,
+                                         "linked_mailbox": "old@contoso.com"})
+        new_test_user(self.env, "portal_pat", groups="base.group_portal")
+        # export rights, so that only the record rules stand between Bob and Alice's rows
+        self.env.ref("base.group_allow_export").sudo().user_ids = [(4, self.bob.id), (4, self.alice.id)]
+        for login in ("portal_pat", "bob"):
+            self.authenticate(login, login)
+            for model, record in (("microsoft.calendar.sync.run", run),
+                                  ("microsoft.calendar.sync.conflict", conflict)):
+                result, error = self.call_kw(model, "search_read", [[]], {"fields": ["display_name"]})
+                self.assertTrue(error or result == [], f"{login} lists no {model} of Alice's: {result}")
+                for method, args in (("read", [record.ids, ["display_name"]]),
+                                     ("export_data", [record.ids, ["display_name"]]),
+                                     ("write", [record.ids, {"error_text" if "run" in model else "winner": False}]),
+                                     ("unlink", [record.ids])):
+                    result, error = self.call_kw(model, method, args)
+                    self.assertTrue(error, f"{login} {method} {model}: {result}")
+            for method, args in (("read", [self.alice_account.ids, ["subscription_error", "linked_mailbox"]]),
+                                 ("action_mcs_start_afresh", [self.alice_account.ids]),
+                                 ("action_open_sync_log", [self.alice_account.ids]),
+                                 ("action_mcs_cleanup", [self.alice_account.ids])):
+                result, error = self.call_kw("microsoft.calendar.account", method, args)
+                self.assertTrue(error, f"{login} {method}: {result}")
+            result, error = self.call_kw("microsoft.calendar.cleanup", "create",
+                                         [{"account_id": self.alice_account.id}])
+            self.assertTrue(error, f"{login} opens a clean-up of Alice's account: {result}")
+            result, error = self.call_kw("microsoft.calendar.reset.account", "default_get", [["user_id"]],
+                                         {"context": {"default_user_id": self.alice.id}})
+            self.assertTrue(error or not result.get("result"), result)
+            result, error = self.call_kw("microsoft.calendar.reset.account", "create",
+                                         [{"user_id": self.alice.id, "delete_mode": "both"}])
+            self.assertTrue(error, f"{login} resets Alice's account: {result}")
+            self.make_jsonrpc_request("/microsoft_calendar_sync/start_afresh")  # acts on nobody's account
+        self.assertEqual((run.exists(), conflict.exists()), (run, conflict))
+        self.assertTrue(self.alice_account.mailbox_change)
+        # the owner reads her own log and conflicts, writes none of them
+        self.authenticate("alice", "alice")
+        result, error = self.call_kw("microsoft.calendar.sync.run", "read", [run.ids, ["error_text"]])
+        self.assertEqual(result[0]["error_text"], "Graph said no to Alice", error)
+        result, error = self.call_kw("microsoft.calendar.sync.conflict", "export_data",
+                                     [conflict.ids, ["event_name"]])
+        self.assertEqual(result["datas"], [["Alice's private review"]], error)
+        for model, record in (("microsoft.calendar.sync.run", run), ("microsoft.calendar.sync.conflict", conflict)):
+            self.assertTrue(self.call_kw(model, "unlink", [record.ids])[1], f"owner deletes {model}")
+        result, error = self.call_kw("microsoft.calendar.account", "read",
+                                     [self.alice_account.ids, ["subscription_error", "mailbox_change"]])
+        self.assertEqual(result[0]["subscription_error"], "refused for Alice", error)
