@@ -99,7 +99,7 @@ def is_removed(payload: Any) -> bool:
     return isinstance(payload, dict) and "@removed" in payload
 
 
-def _instant(value: Any) -> datetime | None:
+def parse_instant(value: Any) -> datetime | None:
     """An ISO 8601 UTC instant of Graph's bookkeeping (``...Z`` or with an offset), or ``None``."""
     if not isinstance(value, str):
         return None
@@ -115,8 +115,8 @@ def graph_meta(payload: dict[str, Any]) -> GraphMeta:
         id=str(payload.get("id") or ""),
         change_key=str(payload.get("changeKey") or ""),
         ical_uid=str(payload.get("iCalUId") or ""),
-        last_modified=_instant(payload.get("lastModifiedDateTime")),
-        created=_instant(payload.get("createdDateTime")),
+        last_modified=parse_instant(payload.get("lastModifiedDateTime")),
+        created=parse_instant(payload.get("createdDateTime")),
         type=str(payload.get("type") or "singleInstance"),
         series_master_id=str(payload.get("seriesMasterId") or ""),
         transaction_id=str(payload.get("transactionId") or ""),

@@ -12,6 +12,8 @@ from . import microsoft_calendar_sync
 from . import sync_push
 from . import sync_pull
 from . import sync_apply
+from . import sync_series
+from . import calendar_recurrence
 from . import outbound_consent
 from . import microsoft_calendar_subscription
 from . import microsoft_calendar_account_overview

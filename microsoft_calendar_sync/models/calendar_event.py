@@ -13,8 +13,8 @@ or update e-mails (Outlook already sent its own).
 
 Attendee-only events (the organizer is someone else) are not pushed from the
 attendee's account; meetings between several connected users come later.
-Recurring events are not synced yet: their binding is ``skipped`` with the
-reason "recurring", visible in the status list.
+A recurring series has one row per account, on its ``calendar.recurrence``
+(sync_series.py); an occurrence changed on its own has a row of its own.
 """
 
 import logging
@@ -88,15 +88,36 @@ class CalendarEvent(models.Model):
             # the organizer changes: the old organizer's Outlook event goes away
             leaving = leaving.sudo().search([("event_id", "in", self.ids), ("state", "!=", "skipped"),
                                              ("user_id", "!=", vals["user_id"] or False)])
-        result = super().write(vals)
+        update = vals.get("recurrence_update")
+        if update in ("all_events", "future_events"):
+            self = self.with_context(mcs_series_write=True)  # its inner per-event writes are not "this event"
+        elif watched and len(self) == 1 and self.recurrence_id and self.follow_recurrence \
+                and not self.env.context.get("mcs_series_write"):
+            self._mcs_note_changed_occurrence()
+        result = super(CalendarEvent, self).write(vals)
         if watched:
             self._mcs_mark_pending(leaving)
         return result
 
+    def _mcs_note_changed_occurrence(self):
+        """An occurrence of a synced series edited on its own ("this event"): it gets a row that
+        remembers where the series planned it (Odoo forgets), so its Outlook occurrence is found."""
+        Binding = self.env["microsoft.calendar.binding"].sudo()
+        series_rows = Binding.search([("kind", "=", "series"), ("recurrence_id", "=", self.recurrence_id.id),
+                                      ("graph_id", "!=", False), ("user_id", "=", self.user_id.id)])
+        for row in series_rows:
+            if Binding.search_count([("account_id", "=", row.account_id.id), ("event_id", "=", self.id)]):
+                continue
+            Binding.create({"key": uuid.uuid4().hex, "account_id": row.account_id.id, "event_id": self.id,
+                            "kind": "occurrence", "odoo_ref": event_mapping.odoo_ref(self),
+                            "original_start": self.start, "series_graph_id": row.graph_id,
+                            "recurrence_id": self.recurrence_id.id, "state": "pending", "pending": OUTBOX_MARK})
+
     def unlink(self):
         if not self.env.context.get(FROM_OUTLOOK):
             bindings = self.env["microsoft.calendar.binding"].sudo().search(
-                [("event_id", "in", self.ids), ("state", "!=", "skipped")])
+                ["|", ("event_id", "in", self.ids), "&", ("kind", "=", "series"),
+                 ("recurrence_id", "in", self.recurrence_id.ids), ("state", "!=", "skipped")])
             # event_id becomes NULL with the event; odoo_ref stays and tells
             # the push cron which Outlook event to delete.
             held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
@@ -135,39 +156,50 @@ class CalendarEvent(models.Model):
         for binding in bindings:
             if binding.skip_reason == SKIP_EXISTING_MEETING and not binding.graph_id:
                 continue  # stays out of Outlook on later edits too: no invitation by surprise
-            recurring = binding.event_id._mcs_is_recurring()
-            if recurring and not binding.graph_id:
-                binding.write({"state": "skipped", "skip_reason": SKIP_RECURRING, "pending": False})
+            if binding.kind == "event" and binding.event_id._mcs_is_recurring() and not binding.graph_id:
+                binding.unlink()  # never sent as a single event: its series row sends it now
                 continue
             binding.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0,
                            "skip_reason": False})
             changed |= binding
             marked = True
-        to_create = []
-        # A recurrence is one status row per account (on its first event), never one per occurrence.
+        # A series is one row per account, on its recurrence, never one per occurrence.
         recurrences = events.recurrence_id
-        skipped_series = {(binding.account_id.id, binding.event_id.recurrence_id.id) for binding in Binding.search(
-            [("event_id.recurrence_id", "in", recurrences.ids)])} if recurrences else set()
+        series_rows = Binding.search([("kind", "=", "series"), ("recurrence_id", "in", recurrences.ids)]) \
+            if recurrences else Binding
+        series_bound = {(row.account_id.id, row.recurrence_id.id): row for row in series_rows}
+        to_create = []
         for event in events:
             account = account_by_user.get(event.user_id.id)
-            if account is None or (account.id, event.id) in bound:
+            if account is None:
                 continue
             if account.new_events_since and event.create_date and event.create_date < account.new_events_since:
                 continue  # existed before a reset to "only new events", as in Outlook (sync_pull.py)
-            values = {"key": uuid.uuid4().hex, "account_id": account.id, "event_id": event.id,
-                      "odoo_ref": event_mapping.odoo_ref(event)}
-            if event._mcs_is_recurring():
-                series = (account.id, event.recurrence_id.id)
-                if event.recurrence_id and series in skipped_series:
-                    continue
-                skipped_series.add(series)
-                values.update(state="skipped", skip_reason=SKIP_RECURRING)
-            elif not event.active:
+            if event.recurrence_id:
+                row = series_bound.get((account.id, event.recurrence_id.id))
+                if row is None:
+                    series_bound[(account.id, event.recurrence_id.id)] = True
+                    to_create.append({
+                        "key": uuid.uuid4().hex, "account_id": account.id, "kind": "series",
+                        "recurrence_id": event.recurrence_id.id, "base_event_id": event.recurrence_id.base_event_id.id,
+                        "odoo_ref": event_mapping.series_ref(event.recurrence_id),
+                        "state": "pending", "pending": OUTBOX_MARK})
+                    marked = True
+                elif row is not True and row not in changed and not (
+                        row.skip_reason == SKIP_EXISTING_MEETING and not row.graph_id):
+                    row.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0,
+                               "skip_reason": False})
+                    changed |= row
+                    marked = True
+                continue
+            if (account.id, event.id) in bound or event._mcs_is_recurring():
+                continue  # bound already, or left over from a series Odoo rebuilt
+            if not event.active:
                 continue  # an archived event that was never pushed: nothing to tell Outlook
-            else:
-                values.update(state="pending", pending=OUTBOX_MARK)
-                marked = True
-            to_create.append(values)
+            to_create.append({"key": uuid.uuid4().hex, "account_id": account.id, "event_id": event.id,
+                              "odoo_ref": event_mapping.odoo_ref(event), "state": "pending",
+                              "pending": OUTBOX_MARK})
+            marked = True
         if to_create:
             changed |= Binding.create(to_create).filtered(lambda b: b.state == "pending")
         changed._mcs_hold_changes_by_others(self.env.user, held_before)

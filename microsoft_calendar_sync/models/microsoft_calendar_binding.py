@@ -89,6 +89,23 @@ class MicrosoftCalendarBinding(models.Model):
         "Deletion to check", readonly=True, copy=False,
         help="Outlook reported the event removed and asking whether it was deleted got no clear answer: "
              "each run asks again until it does.")
+    kind = fields.Selection(
+        [("event", "Event"), ("series", "Recurring series"), ("occurrence", "Changed occurrence")],
+        required=True, default="event", readonly=True,
+        help="A single event, a whole recurring series (one row per series, never one per occurrence), or an "
+             "occurrence of a series changed on its own (an exception).")
+    recurrence_id = fields.Many2one("calendar.recurrence", "Odoo recurrence", index="btree_not_null",
+                                    ondelete="set null", readonly=True)
+    base_event_id = fields.Many2one(
+        "calendar.event", "First event of the series", ondelete="set null", readonly=True,
+        help="Keeps a series row with its recurrence when Odoo rebuilds the recurrence (an edit of all events).")
+    original_start = fields.Datetime(readonly=True, copy=False,
+                                     help="Where a changed occurrence was planned by its series (UTC).")
+    series_graph_id = fields.Char("Outlook series id", readonly=True, copy=False, index="btree_not_null")
+    cancelled_dates = fields.Text(readonly=True, copy=False,
+                                  help="Local dates of the series' cancelled occurrences both sides agree on (JSON).")
+    sync_note = fields.Char("Note", readonly=True, copy=False,
+                            help="What could not be synchronized exactly (a pattern the other side cannot hold).")
     delta_unseen = fields.Boolean(
         readonly=True, copy=False,
         help="Not listed yet by the full delta round in progress (after a lost delta token); still set "
@@ -102,7 +119,7 @@ class MicrosoftCalendarBinding(models.Model):
     _account_ref_uniq = models.Constraint(
         "UNIQUE (account_id, odoo_ref)", "An Odoo reference is bound once per account.")
 
-    @api.depends("event_id.name", "event_id.start", "event_id.start_date", "event_id.allday", "base",
+    @api.depends("event_id.name", "event_id.start", "recurrence_id.base_event_id", "event_id.start_date", "event_id.allday", "base",
                  "outlook_subject", "outlook_start", "odoo_ref", "graph_id")
     @api.depends_context("uid", "tz", "lang")
     def _compute_name(self):
@@ -134,7 +151,7 @@ class MicrosoftCalendarBinding(models.Model):
     def _mcs_subject_and_start(self):
         """(subject, start: naive UTC datetime, date or None), read without asking Outlook."""
         self.ensure_one()
-        event = self.event_id
+        event = self.event_id or self.recurrence_id.base_event_id
         if event:
             return event.display_name, event.start_date if event.allday else event.start
         if self.base:
@@ -155,6 +172,9 @@ class MicrosoftCalendarBinding(models.Model):
         """One line for the event's form and popover: this row's state, in the reader's words."""
         self.ensure_one()
         mailbox = self.account_id.sudo().mailbox or self.account_id.sudo().user_id.name
+        if self.state == "synced" and self.sync_note:
+            return self.env._("Synchronized with %(mailbox)s, with a difference: %(note)s",
+                              mailbox=mailbox, note=self.sync_note)
         if self.state == "synced":
             when = format_datetime(self.env, self.last_sync, dt_format="short") if self.last_sync else ""
             return self.env._("Synchronized with %(mailbox)s (%(when)s)", mailbox=mailbox, when=when) if when \
@@ -245,6 +265,8 @@ class BindingStoreAdapter:
         self.event_ids = {}
         #: graph id -> webLink, from the payloads and answers of the run (saved with the row)
         self.web_links = {}
+        #: series odoo_ref -> calendar.recurrence id, filled by the sync run like ``event_ids``
+        self.recurrence_ids = {}
 
     @property
     def records(self):
@@ -358,7 +380,13 @@ class BindingStoreAdapter:
             values.update(state="synced", next_retry=False, skip_reason=False, last_sync=self.now)
         if binding.graph_id in self.web_links:
             values["web_link"] = self.web_links[binding.graph_id]
-        if binding.odoo_ref in self.event_ids:
+        if binding.base is not None and binding.base.recurrence is not None:
+            # a whole series: one row, on its recurrence (its events are not bound one by one)
+            values.update(kind="series", event_id=False)
+            if binding.odoo_ref in self.recurrence_ids:
+                recurrence = self.env["calendar.recurrence"].browse(self.recurrence_ids[binding.odoo_ref])
+                values.update(recurrence_id=recurrence.id, base_event_id=recurrence.base_event_id.id)
+        elif binding.odoo_ref in self.event_ids:
             values["event_id"] = self.event_ids[binding.odoo_ref]
         elif not binding.odoo_ref:
             values["event_id"] = False

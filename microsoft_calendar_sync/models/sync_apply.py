@@ -131,9 +131,24 @@ class MicrosoftCalendarAccount(models.Model):
                 counts[f"outlook_{decision.outlook_op}d"] += 1  # outlook_created, _updated, _deleted
             event = created_by_key.get(decision.key)
             odoo_ref = decision.odoo_ref
-            if event is not None:
+            series = self._mcs_is_series(store, decision)
+            if event is not None and event.recurrence_id:
+                odoo_ref = event_mapping.series_ref(event.recurrence_id)
+                store.recurrence_ids[odoo_ref] = event.recurrence_id.id
+                counts["odoo_created"] += 1
+                event = None  # a series: its row is on the recurrence, not on one event
+            elif event is not None:
                 odoo_ref = event_mapping.odoo_ref(event)
                 counts["odoo_created"] += 1
+            elif series and decision.odoo_op is not Op.NONE:
+                recurrence = self._mcs_series_recurrence(store.record(decision.key))
+                if decision.odoo_op is Op.UPDATE and recurrence:
+                    self._mcs_write_odoo_series(recurrence, decision.merged, decision.odoo_fields, Event_.env)
+                    store.recurrence_ids[odoo_ref] = self._mcs_series_recurrence(store.record(decision.key)).id
+                    counts["odoo_updated"] += 1
+                elif decision.odoo_op is Op.DELETE and recurrence:
+                    self._mcs_delete_odoo_series(recurrence, settings["hard_delete"], Event_.env)
+                    counts["odoo_deleted"] += 1
             elif decision.odoo_op is Op.UPDATE:
                 event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref).with_env(Event_.env)
                 if event:
@@ -151,7 +166,7 @@ class MicrosoftCalendarAccount(models.Model):
                     else:
                         event.active = False  # archived: recoverable
                     counts["odoo_deleted"] += 1
-            if odoo_ref and event:
+            if odoo_ref and event and not series:
                 store.event_ids[odoo_ref] = event.id
             body = response.body if response is not None and isinstance(response.body, dict) else {}
             store.note_web_link(body)
@@ -162,7 +177,9 @@ class MicrosoftCalendarAccount(models.Model):
                 counts["sent"] += 1
             if decision.conflicts:
                 counts["conflicts"] += len(decision.conflicts)
-                self._mcs_record_conflicts(decision, event or event_mapping.parse_odoo_ref(self.env, odoo_ref or ""))
+                self._mcs_record_conflicts(decision, event or (self._mcs_series_recurrence(
+                    store.record(decision.key)).base_event_id if series else
+                    event_mapping.parse_odoo_ref(self.env, odoo_ref or "")))
             counts["synced"] += 1
         if followups:
             self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)

@@ -1,8 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Outlook -> Odoo: delta rounds over the sync window of one account.
 
-Each delta page is read into the core's items (unreadable and recurring
-payloads are skipped and shown), ``@removed`` entries are checked with a GET
+Each delta page is read into the core's items (unreadable payloads are
+skipped and shown; the series it touches are read whole, sync_series.py), ``@removed`` entries are checked with a GET
 (a deletion, or a move out of the window?), a fresh round (first sync, 410,
 evicted token) settles the bound events it never listed, and the decisions are
 applied (sync_apply.py) with a commit point after each page and its resume link.
@@ -20,7 +20,6 @@ from odoo import fields, models
 
 from ..utils import event_mapping
 from .microsoft_calendar_binding import BindingStoreAdapter
-from .calendar_event import SKIP_RECURRING
 from .microsoft_calendar_sync import _error_text, _utc
 
 _logger = logging.getLogger(__name__)
@@ -178,7 +177,7 @@ class MicrosoftCalendarAccount(models.Model):
         listed = []
         unconfirmed = bool(raws) and bool(store.search([("transaction_id", "!=", False), ("graph_id", "=", False)]))
         unread = []  # indexes of new events whose transactionId the page did not say
-        skipped_series = set()
+        series_ids = set()
         for raw in raws:
             if not isinstance(raw, dict) or not raw.get("id"):
                 counts["skipped"] += 1
@@ -211,16 +210,11 @@ class MicrosoftCalendarAccount(models.Model):
                 counts["unchanged"] += 1
                 continue
             if meta.type != "singleInstance" or raw.get("recurrence"):
-                # One status row per series: its occurrences and exceptions count under their master.
+                # A series is read once, whole, from its master (sync_series.py). A plain occurrence
+                # (a stub) says nothing its master does not, once the series is known.
                 series_id = meta.series_master_id or meta.id
-                series = store.record_by_graph_id(series_id) if series_id != meta.id else record
-                if series is None or series.state == "skipped":
-                    if series_id not in skipped_series:
-                        skipped_series.add(series_id)
-                        counts["skipped"] += 1
-                    # the master's payload names the row; a stub only while it has no name
-                    if series is None or meta.id == series_id or not series.outlook_subject:
-                        store.skip(reason=SKIP_RECURRING, graph_id=series_id, payload=raw)
+                if meta.type != "occurrence" or store.record_by_graph_id(series_id) is None:
+                    series_ids.add(series_id)
                 continue
             if meta.is_cancelled:
                 if record is not None and record.state != "skipped":
@@ -276,6 +270,8 @@ class MicrosoftCalendarAccount(models.Model):
                 self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts,
                                      settings)
         self._mcs_apply_outlook(client, reconciler, store, outlook_items, outlook_deleted, counts, settings)
+        if series_ids:
+            self._mcs_pull_series(client, reconciler, store, series_ids, counts, settings)
 
     def _mcs_read_transaction_ids(self, client, store, outlook_items, unread):
         """Creates of ours whose answer was lost wait for their event (by transactionId): should a

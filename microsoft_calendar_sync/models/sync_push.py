@@ -61,8 +61,20 @@ class MicrosoftCalendarAccount(models.Model):
         for record in records:
             if not record.odoo_ref:
                 continue
+            if record.kind == "series":
+                binding = store.get(record.key)
+                core = self._mcs_series_odoo_item_event(record, binding.base if binding else None)
+                if core is None:
+                    deleted.append(record.odoo_ref)
+                    continue
+                recurrence = self._mcs_series_recurrence(record)
+                store.recurrence_ids[record.odoo_ref] = recurrence.id
+                items.append(OdooItem(record.odoo_ref, self._mcs_outlook_made(core, binding),
+                                      _utc(max(recurrence.calendar_event_ids.mapped("write_date")))))
+                continue
             event = record.event_id.with_context(active_test=False)
-            if event.id in existing and event.active and not event._mcs_is_recurring() and (
+            if event.id in existing and event.active and (
+                    not event._mcs_is_recurring() or record.kind == "occurrence") and (
                     not organizer_only or event.user_id == self.user_id):
                 store.event_ids[record.odoo_ref] = event.id
                 binding = store.get(record.key)
@@ -72,20 +84,26 @@ class MicrosoftCalendarAccount(models.Model):
                     # Odoo keeps no zone on a single event (it shows the organizer's): the zone
                     # Outlook planned it in stays as agreed, times are absolute anyway.
                     core = core.replace(time_zone=base.time_zone)
-                if base is not None and not base.odoo_ref:
-                    # An event Outlook created: it is known by its binding (Graph id, iCalUId), so it
-                    # never gets our reference nor the back-link written on it. Writing them cost a
-                    # PATCH per imported event, came back in the next delta round, and a back-link
-                    # in a meeting's body makes Outlook e-mail every attendee an update.
-                    core = core.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
-                elif base is not None and base.attendees and not base.odoo_url:
-                    # A meeting imported before that rule carries our reference only (an extended
-                    # property: no e-mail); its body stays without the back-link.
-                    core = core.replace(odoo_url="", odoo_record_url="", odoo_record_name="")
-                items.append(OdooItem(record.odoo_ref, core, _utc(event.write_date)))
+                items.append(OdooItem(record.odoo_ref, self._mcs_outlook_made(core, binding), _utc(event.write_date)))
             else:
                 deleted.append(record.odoo_ref)
         return items, deleted
+
+    @staticmethod
+    def _mcs_outlook_made(core, binding):
+        """``core`` without what we never write on an event Outlook made (or an occurrence of a series)."""
+        base = binding.base if binding else None
+        if base is not None and not base.odoo_ref:
+            # An event Outlook created: it is known by its binding (Graph id, iCalUId), so it
+            # never gets our reference nor the back-link written on it. Writing them cost a
+            # PATCH per imported event, came back in the next delta round, and a back-link
+            # in a meeting's body makes Outlook e-mail every attendee an update.
+            return core.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+        if base is not None and base.attendees and not base.odoo_url:
+            # A meeting imported before that rule carries our reference only (an extended
+            # property: no e-mail); its body stays without the back-link.
+            return core.replace(odoo_url="", odoo_record_url="", odoo_record_name="")
+        return core
 
     def _mcs_push(self, client, counts):
         settings = self._mcs_settings_values()
@@ -94,10 +112,13 @@ class MicrosoftCalendarAccount(models.Model):
         due = store.due()
         for first in range(0, len(due), PUSH_CHUNK):
             chunk = due[first:first + PUSH_CHUNK]
+            self._mcs_find_occurrences(client, store, chunk)
             odoo_items, odoo_deleted = self._mcs_odoo_items(store, chunk, organizer_only=True)
             store.include_pending = True
             store.offer = {record.key for record in chunk}
             decisions = reconciler.plan(odoo_items, (), odoo_deleted=odoo_deleted)
             store.include_pending = False
             self._mcs_apply(client, reconciler, store, decisions, counts, settings)
+            self._mcs_push_series_occurrences(client, store, [record for record in chunk if record.kind == "series"],
+                                              counts)
             self._mcs_commit()

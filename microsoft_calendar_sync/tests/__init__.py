@@ -31,3 +31,4 @@ from . import test_sign_in_pages
 from . import test_lifecycle
 from . import test_sync_log
 from . import test_cleanup
+from . import test_sync_recurring

@@ -53,12 +53,15 @@ db uuid + id                 odoo_ref                     see :func:`odoo_ref`
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from outlook_sync.model import Attendee, Event, Person, Response, Sensitivity, ShowAs
+from outlook_sync.model import Attendee, Event, Person, Recurrence, Response, Sensitivity, ShowAs
+from outlook_sync.recurrence import local_start
 from outlook_sync.timezones import resolve_time_zone
 
 from odoo import fields as odoo_fields
 from odoo.fields import Command
 from odoo.tools.mail import is_html_empty
+
+from . import recurrence_mapping
 
 #: calendar.event fields whose change matters to Outlook (drives the outbox).
 SYNCED_FIELDS = frozenset({
@@ -74,6 +77,7 @@ QUIET_CONTEXT = {"no_mail_to_attendees": True, "skip_attendee_notification": Tru
                  "skip_contact_description": True}
 
 REF_MODEL = "calendar.event"
+SERIES_REF_MODEL = "calendar.recurrence"
 REMINDER_ALARM_TYPES = ("notification", "email")
 
 _SENSITIVITY_BY_PRIVACY = {
@@ -148,6 +152,17 @@ def parse_odoo_ref(env, ref):
     if record_id <= 0:
         return empty
     return empty.with_context(active_test=False).browse(record_id).exists().with_context(env.context)
+
+
+def series_ref(recurrence):
+    """The reference of a whole series: ``"<db uuid>:calendar.recurrence:<id>"`` (kept by its
+    binding when Odoo rebuilds the recurrence under another id)."""
+    recurrence.ensure_one()
+    return f"{_database_uuid(recurrence.env)}:{SERIES_REF_MODEL}:{recurrence.id}"
+
+
+def is_series_ref(ref):
+    return isinstance(ref, str) and f":{SERIES_REF_MODEL}:" in ref
 
 
 def event_url(event):
@@ -260,6 +275,46 @@ def odoo_event_to_core(event, *, base=None):
         odoo_ref=odoo_ref(event),
         **_record_link(record),
     )
+
+
+def series_events(recurrence):
+    """The active events of a recurrence, by start."""
+    return recurrence.calendar_event_ids.filtered("active").sorted("start")
+
+
+def odoo_series_to_core(recurrence, *, base=None):
+    """The core form of a whole Odoo recurrence (``None`` if it has no event or no usable rule).
+
+    The fields are those of its first event that follows the series (changed
+    occurrences are rows of their own); the zone and pattern the recurrence's.
+    The series start stays the agreed one (``base``) while its local time of
+    day, duration and pattern do not change: deleting the first occurrence
+    does not move a series (Outlook keeps it, cancelled)."""
+    events = series_events(recurrence)
+    first = (events.filtered("follow_recurrence") or events)[:1]
+    if not first:
+        return None
+    time_zone, _warning = resolve_time_zone(recurrence.event_tz or first.user_id.tz or "UTC", "UTC")
+    core = odoo_event_to_core(first, base=base)
+    start_local = local_start(core.start, time_zone)
+    rule = recurrence_mapping.odoo_to_rrule(recurrence, start_local, time_zone)
+    if rule is None:
+        return None
+    core = core.replace(time_zone=time_zone, recurrence=Recurrence(rule, time_zone),
+                        odoo_ref=series_ref(recurrence) if not base or not base.odoo_ref else base.odoo_ref)
+    return same_series_start(core, base)
+
+
+def same_series_start(core, base):
+    """``core`` with the agreed series start of ``base`` when only the first live date differs."""
+    if base is None or base.recurrence is None or core.recurrence is None or core.all_day != base.all_day \
+            or core.recurrence.rrule != base.recurrence.rrule or core.end - core.start != base.end - base.start:
+        return core
+    if not core.all_day:
+        zone = core.recurrence.time_zone
+        if local_start(core.start, zone).time() != local_start(base.start, zone).time():
+            return core
+    return core.replace(start=base.start, end=base.end)
 
 
 def _record_link(record):
@@ -392,7 +447,13 @@ def core_to_odoo_values(env, core_event, *, user, fields=None, record=None):
             vals["start"] = odoo_fields.Datetime.to_datetime(core_event.start.replace(tzinfo=None))
             vals["stop"] = odoo_fields.Datetime.to_datetime(core_event.end.replace(tzinfo=None))
     if include("event_tz") and core_event.recurrence is not None:
-        vals["event_tz"] = core_event.time_zone
+        vals["event_tz"] = core_event.recurrence.time_zone
+    if core_event.recurrence is not None and (fields is None or {"recurrence", "start"} & set(fields)):
+        week_start = env["calendar.recurrence"]._get_lang_week_start().weekday
+        rule_values, _exact = recurrence_mapping.rrule_to_odoo(
+            core_event.recurrence.rrule, local_start(core_event.start, core_event.recurrence.time_zone),
+            ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[week_start])
+        vals.update(recurrency=True, event_tz=core_event.recurrence.time_zone, **rule_values)
     if include("location"):
         vals["location"] = core_event.location or False
     if include("videocall_location"):

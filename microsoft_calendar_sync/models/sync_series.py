@@ -1,0 +1,384 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Recurring series, both ways: one status row per series and one per changed occurrence.
+
+A series is reconciled like a single event (the core's three-way merge), on
+its master's fields and pattern (:func:`~..utils.event_mapping.odoo_series_to_core`
+on the Odoo side, the series master on Outlook's). What belongs to single
+occurrences is settled here:
+
+* Outlook -> Odoo: every series a delta page touches is read once (a GET of
+  its master in ``$batch``, with ``cancelledOccurrences`` and the changed
+  occurrences ``exceptionOccurrences``: no ``/instances`` request); cancelled
+  occurrences leave Odoo, changed occurrences are written on their Odoo
+  occurrence (which then stops following the series) and get a row of their
+  own, reconciled field by field like any event afterwards.
+* Odoo -> Outlook: occurrences deleted in Odoo are cancelled in Outlook (the
+  occurrence is found by one ``/instances`` request over its day, in
+  ``$batch``); an occurrence changed on its own in Odoo is written on its
+  Outlook occurrence (which becomes an exception there).
+"""
+
+import json
+import logging
+import uuid
+from datetime import datetime, time, timedelta, timezone
+from urllib.parse import urlencode
+
+from outlook_sync.client import BatchRequest, event_path
+from outlook_sync.errors import OutlookSyncError
+from outlook_sync.mapping import (
+    MEETING_URL_PROPERTY_ID,
+    ODOO_REF_PROPERTY_ID,
+    MappingError,
+    event_from_graph,
+    graph_meta,
+    parse_instant,
+)
+from outlook_sync.model import Recurrence
+from outlook_sync.reconcile import Binding, OutlookItem
+from outlook_sync.recurrence import local_start, occurrences
+from outlook_sync.timezones import get_zone
+
+from odoo import fields, models
+
+from ..utils import event_mapping
+from .calendar_event import FROM_OUTLOOK
+from .microsoft_calendar_binding import OUTBOX_MARK, backoff
+from .microsoft_calendar_sync import _error_text, _utc
+
+_logger = logging.getLogger(__name__)
+
+SKIP_UNREADABLE_SERIES = "unreadable"
+#: What a series master is read with: its fields, its cancelled and changed occurrences, our properties.
+SERIES_QUERY = urlencode({
+    "$select": "subject,body,start,end,originalStartTimeZone,originalEndTimeZone,isAllDay,location,attendees,"
+               "organizer,showAs,sensitivity,isReminderOn,reminderMinutesBeforeStart,categories,recurrence,type,"
+               "seriesMasterId,iCalUId,changeKey,lastModifiedDateTime,createdDateTime,webLink,transactionId,"
+               "isCancelled,isOnlineMeeting,onlineMeeting,cancelledOccurrences",
+    "$expand": f"exceptionOccurrences,singleValueExtendedProperties($filter=id eq '{ODOO_REF_PROPERTY_ID}' "
+               f"or id eq '{MEETING_URL_PROPERTY_ID}')",
+})
+#: Graph statuses worth asking again later (the client already retried them within the run).
+_TRANSIENT = (429, 500, 502, 503, 504)
+
+
+class SeriesReadFailed(OutlookSyncError):
+    """Outlook could not say what a series is now: the page is not acknowledged, the next run reads it again."""
+
+
+def _naive_utc(moment):
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _local_date(event, zone):
+    """The local day an Odoo event of a series falls on (its own date for an all-day event)."""
+    if event.allday:
+        return event.start_date
+    return event.start.replace(tzinfo=timezone.utc).astimezone(zone).date()
+
+
+class MicrosoftCalendarAccount(models.Model):
+    _inherit = "microsoft.calendar.account"
+
+    # ------------------------------------------------------------------ the Odoo side of a series
+
+    @staticmethod
+    def _mcs_is_series(store, decision):
+        record = store.record(decision.key)
+        if record is not None and record.kind == "series":
+            return True
+        merged = decision.merged if decision.merged is not None else (
+            decision.previous.base if decision.previous is not None else None)
+        return merged is not None and merged.recurrence is not None
+
+    def _mcs_series_recurrence(self, record):
+        """The recurrence of a series row, also after Odoo rebuilt it under another id."""
+        Recurrence_ = self.env["calendar.recurrence"].sudo()
+        if record is None:
+            return Recurrence_
+        recurrence = record.recurrence_id.sudo().exists()
+        if not recurrence and record.base_event_id:
+            recurrence = record.base_event_id.sudo().recurrence_id
+            if recurrence:
+                record.recurrence_id = recurrence
+        return recurrence
+
+    def _mcs_series_odoo_item_event(self, record, base):
+        """The core form of a series row's Odoo side, or ``None`` if the series is gone from Odoo."""
+        recurrence = self._mcs_series_recurrence(record)
+        if not recurrence or recurrence.base_event_id.user_id != self.user_id:
+            return None
+        if record.base_event_id != recurrence.base_event_id:
+            record.base_event_id = recurrence.base_event_id
+        return event_mapping.odoo_series_to_core(recurrence, base=base)
+
+    def _mcs_write_odoo_series(self, recurrence, merged, core_fields, env):
+        """Outlook changed a series: its pattern or times rebuild the Odoo recurrence (as Odoo's
+        "all events" edit does; Outlook too drops the changed occurrences then), other fields
+        are written on the events that follow the series (changed occurrences keep theirs)."""
+        base_event = recurrence.base_event_id.with_env(env)
+        vals = event_mapping.core_to_odoo_values(env, merged, user=self.user_id, fields=core_fields,
+                                                 record=base_event)
+        if {"start", "end", "all_day", "recurrence", "time_zone"} & set(core_fields):
+            vals.pop("attendee_ids", None)
+            base_event.write({**vals, "recurrence_update": "all_events"})
+            return
+        followers = event_mapping.series_events(recurrence.with_env(env)).filtered("follow_recurrence")
+        event_mapping.write_odoo_values(followers | base_event, vals)
+
+    def _mcs_delete_odoo_series(self, recurrence, hard_delete, env):
+        events = recurrence.with_env(env).with_context(active_test=False).calendar_event_ids
+        if hard_delete:
+            events.unlink()
+            recurrence.with_env(env).unlink()
+        else:
+            events.write({"active": False})  # archived: recoverable
+
+    # ------------------------------------------------------------------ Outlook -> Odoo
+
+    def _mcs_pull_series(self, client, reconciler, store, series_ids, counts, settings):
+        """Read the series a page touched and apply them: the series, then their occurrences."""
+        series_ids = sorted(series_ids)
+        answers = client.batch([BatchRequest("GET", f"{event_path(graph_id)}?{SERIES_QUERY}")
+                                for graph_id in series_ids])
+        items, deleted, occurrences_by_series = [], [], {}
+        for graph_id, answer in zip(series_ids, answers):
+            record = store.record_by_graph_id(graph_id)
+            if answer.status == 404:
+                if record is not None and record.state != "skipped":
+                    deleted.append(graph_id)
+                continue
+            if not answer.ok or not isinstance(answer.body, dict):
+                error = answer.error
+                if answer.status in _TRANSIENT or answer.status == 0:
+                    raise SeriesReadFailed(_error_text(error) if error else f"HTTP {answer.status}")
+                store.skip(reason=SKIP_UNREADABLE_SERIES, graph_id=graph_id,
+                           error=_error_text(error) if error else f"HTTP {answer.status}")
+                counts["skipped"] += 1
+                continue
+            payload = answer.body
+            meta = graph_meta(payload)
+            store.note_web_link(payload)
+            try:
+                event, warnings = event_from_graph(payload, allow_remote_images=settings["allow_remote_images"])
+                if event.recurrence is None:
+                    raise MappingError("; ".join(warnings) or "the series has no pattern this sync can read")
+            except (MappingError, ValueError) as error:
+                _logger.warning("Outlook series %s of account %s cannot be read, skipped: %s", graph_id, self.id, error)
+                store.skip(reason=SKIP_UNREADABLE_SERIES, graph_id=graph_id, error=str(error), payload=payload)
+                counts["skipped"] += 1
+                continue
+            if record is not None and record.state == "skipped":
+                store.delete(record.key)  # readable now
+                record = None
+            known = store.get(record.key) if record is not None else None
+            if "singleValueExtendedProperties" not in payload and known is not None and known.base is not None:
+                event = event.replace(odoo_ref=known.base.odoo_ref)
+            series = event.replace(recurrence=Recurrence(event.recurrence.rrule, event.recurrence.time_zone))
+            if known is not None:
+                series = event_mapping.same_series_start(series, known.base)
+            items.append(OutlookItem(meta.id, series, _utc(meta.last_modified), meta.change_key,
+                                     meta.ical_uid, payload.get("transactionId") or ""))
+            occurrences_by_series[meta.id] = (event.recurrence.cancelled, payload.get("exceptionOccurrences") or [])
+        self._mcs_apply_outlook(client, reconciler, store, items, deleted, counts, settings)
+        for graph_id in deleted:
+            self._mcs_forget_occurrences(store, graph_id)
+        pulled = []
+        for graph_id, (cancelled, exceptions) in occurrences_by_series.items():
+            record = store.record_by_graph_id(graph_id)
+            if record is not None and record.kind == "series" and record.state == "synced":
+                self._mcs_pull_occurrences(client, reconciler, store, record, cancelled, exceptions, counts, settings)
+                pulled.append(record)
+        # the Odoo side's deleted occurrences, once Outlook's cancellations are agreed
+        self._mcs_push_series_occurrences(client, store, pulled, counts)
+
+    def _mcs_forget_occurrences(self, store, series_graph_id):
+        for record in store.search([("series_graph_id", "=", series_graph_id)]):
+            store.delete(record.key)
+
+    def _mcs_pull_occurrences(self, client, reconciler, store, record, cancelled, exceptions, counts, settings):
+        """Cancelled occurrences leave Odoo; changed occurrences land on their Odoo occurrence."""
+        recurrence = self._mcs_series_recurrence(record)
+        if not recurrence:
+            return
+        Event_ = self.env["calendar.event"].sudo().with_context(
+            **event_mapping.QUIET_CONTEXT, **{FROM_OUTLOOK: True, "mail_notrack": True, "tracking_disable": True})
+        zone = get_zone(recurrence.event_tz or "UTC")
+        agreed = set(json.loads(record.cancelled_dates or "[]"))
+        newly = sorted(day.isoformat() for day in cancelled if day.isoformat() not in agreed)
+        if newly:
+            rows = {row.event_id.id: row for row in store.search([("series_graph_id", "=", record.graph_id)])}
+            gone = event_mapping.series_events(recurrence).filtered(
+                lambda event: _local_date(event, zone).isoformat() in newly
+                and (event.follow_recurrence or event.id in rows))
+            for event in gone:
+                if event.id in rows:
+                    store.delete(rows[event.id].key)
+            if settings["hard_delete"]:
+                gone.with_env(Event_.env).unlink()
+            else:
+                gone.with_env(Event_.env).write({"active": False})
+            counts["odoo_deleted"] += len(gone)
+        record.cancelled_dates = json.dumps(sorted(agreed | {day.isoformat() for day in cancelled}))
+
+        bound_items, unbound = [], []
+        for payload in exceptions:
+            if not isinstance(payload, dict) or not payload.get("id"):
+                continue
+            try:
+                event, _warnings = event_from_graph(payload, allow_remote_images=settings["allow_remote_images"])
+            except (MappingError, ValueError) as error:
+                store.skip(reason=SKIP_UNREADABLE_SERIES, graph_id=payload["id"], error=str(error), payload=payload)
+                counts["skipped"] += 1
+                continue
+            meta = graph_meta(payload)
+            row = store.record_by_graph_id(meta.id)
+            event = event.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+            item = OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key, meta.ical_uid)
+            if row is not None and row.state != "skipped" and row.event_id.active:
+                if row.change_key != meta.change_key:
+                    bound_items.append(item)
+            else:
+                if row is not None:
+                    store.delete(row.key)
+                unbound.append((item, payload.get("originalStart")))
+        if bound_items:
+            self._mcs_apply_outlook(client, reconciler, store, bound_items, [], counts, settings)
+        for item, original in unbound:
+            self._mcs_bind_exception(store, record, recurrence, item, original, Event_, counts)
+
+    def _mcs_bind_exception(self, store, record, recurrence, item, original, Event_, counts):
+        """An occurrence changed in Outlook that Odoo does not know as such: written on the Odoo
+        occurrence planned at the same time (created if Odoo has none there), with a row of its own."""
+        original_start = parse_instant(original)
+        if original_start is None:
+            store.skip(reason=SKIP_UNREADABLE_SERIES, graph_id=item.graph_id,
+                       error=f"changed occurrence without a readable originalStart: {original!r}")
+            counts["skipped"] += 1
+            return
+        zone = get_zone(recurrence.event_tz or "UTC")
+        bound = set(store.search([("series_graph_id", "=", record.graph_id)]).event_id.ids)
+        day = original_start.astimezone(zone).date()
+        naive = _naive_utc(original_start)
+        candidates = event_mapping.series_events(recurrence).filtered(
+            lambda event: event.id not in bound and (
+                event.start == naive if not event.allday else event.start_date == day))
+        values = event_mapping.core_to_odoo_values(Event_.env, item.event, user=self.user_id)
+        values.pop("event_tz", None)
+        if candidates:
+            event = candidates[0].with_env(Event_.env)
+            event_mapping.write_odoo_values(event, {**values, "follow_recurrence": False})
+            counts["odoo_updated"] += 1
+        else:
+            event = Event_.create({**values, "recurrence_id": recurrence.id, "recurrency": True,
+                                   "follow_recurrence": False})
+            counts["odoo_created"] += 1
+        odoo_ref = event_mapping.odoo_ref(event)
+        store.event_ids[odoo_ref] = event.id
+        row = store.save(Binding(key=uuid.uuid4().hex, odoo_ref=odoo_ref, graph_id=item.graph_id,
+                                 ical_uid=item.ical_uid, change_key=item.change_key, base=item.event))
+        row.write({"kind": "occurrence", "original_start": naive, "series_graph_id": record.graph_id,
+                   "recurrence_id": recurrence.id})
+        counts["synced"] += 1
+
+    # ------------------------------------------------------------------ Odoo -> Outlook
+
+    def _mcs_push_series_occurrences(self, client, store, records, counts):
+        """Cancel in Outlook the occurrences deleted in Odoo of these series rows; a row whose
+        cancellations Outlook did not confirm stays pending and is tried again with backoff."""
+        for record in records:
+            if record.exists() and record.state == "synced" and not self._mcs_push_occurrences(
+                    client, store, record, counts):
+                record.write({"state": "pending", "pending": OUTBOX_MARK, "attempts": record.attempts + 1,
+                              "next_retry": fields.Datetime.now() + backoff(record.attempts + 1)})
+
+    def _mcs_push_occurrences(self, client, store, record, counts):
+        """Occurrences deleted in Odoo are cancelled in Outlook; returns whether Outlook answered.
+
+        A pattern date of the sync window with no Odoo event is an occurrence Odoo deleted
+        (Odoo keeps no list of them); the dates both sides agree on are on the row."""
+        recurrence = self._mcs_series_recurrence(record)
+        binding = store.get(record.key)
+        if not recurrence or binding is None or binding.base is None or not record.graph_id:
+            return True
+        base = binding.base
+        zone_name = base.recurrence.time_zone
+        zone = get_zone(zone_name)
+        window = self._mcs_window(self._mcs_settings_values())
+        events = self.env["calendar.event"].sudo().with_context(active_test=False).search(
+            [("recurrence_id", "=", recurrence.id)])
+        rows = store.search([("series_graph_id", "=", record.graph_id)])
+        live_days = {_local_date(event, zone) for event in events if event.active and event.follow_recurrence}
+        live_days |= {row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date()
+                      for row in rows if row.original_start and row.event_id.active}
+        first_day = min((_local_date(event, zone) for event in events), default=None)
+        agreed = set(json.loads(record.cancelled_dates or "[]"))
+        starts = occurrences(base.recurrence, local_start(base.start, zone_name), limit=5000)
+        todo = []
+        for moment in starts:
+            instant = moment.replace(tzinfo=zone) if not base.all_day else datetime.combine(
+                moment.date(), time(), zone)
+            if instant >= window.end:
+                break
+            if instant < window.start or (first_day and moment.date() < first_day):
+                continue  # outside the window, or before the Odoo series began (Odoo never made those)
+            if moment.date() not in live_days and moment.date().isoformat() not in agreed:
+                todo.append(moment.date())
+        if not todo:
+            return True
+        lookups = [BatchRequest("GET", f"{event_path(record.graph_id)}/instances?" + urlencode({
+            "startDateTime": datetime.combine(day, time(), zone).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "endDateTime": (datetime.combine(day, time(), zone) + timedelta(days=1)).astimezone(
+                timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "$select": "id,type,originalStart,start"})) for day in todo]
+        answers = client.batch(lookups)
+        deletes, days = [], []
+        for day, answer in zip(todo, answers):
+            if not answer.ok:
+                return False
+            found = [item for item in (answer.body or {}).get("value", [])
+                     if isinstance(item, dict) and item.get("type") in ("occurrence", "exception")]
+            if found:
+                deletes.append(BatchRequest("DELETE", event_path(found[0]["id"])))
+            days.append(day)
+        results = client.batch(deletes) if deletes else []
+        if any(not result.ok and result.status != 404 for result in results):
+            return False
+        record.cancelled_dates = json.dumps(sorted(agreed | {day.isoformat() for day in days}))
+        counts["outlook_deleted"] += len(deletes)
+        counts["sent"] += len(deletes)
+        return True
+
+    def _mcs_find_occurrences(self, client, store, records):
+        """Occurrences changed on their own in Odoo that Outlook does not know as such yet: their
+        Outlook occurrence (one ``/instances`` request over its planned day, in ``$batch``) becomes
+        the other side of the row, as the series had it; the push then writes the Odoo changes on it."""
+        todo = [record for record in records
+                if record.kind == "occurrence" and not record.graph_id and record.original_start]
+        if not todo:
+            return
+        answers = client.batch([BatchRequest("GET", f"{event_path(record.series_graph_id)}/instances?" + urlencode({
+            "startDateTime": (record.original_start - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "endDateTime": (record.original_start + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}))
+            for record in todo])
+        for record, answer in zip(todo, answers):
+            found = None
+            for item in (answer.body or {}).get("value", []) if answer.ok and isinstance(answer.body, dict) else []:
+                when = parse_instant(item.get("originalStart")) if isinstance(item, dict) else None
+                if when is not None and _naive_utc(when) == record.original_start:
+                    found = item
+            if found is None:
+                message = self.env._("Its occurrence in Outlook could not be found (%(error)s); "
+                                     "it is looked for again at the next synchronization.",
+                                     error=_error_text(answer.error) if answer.error else f"HTTP {answer.status}")
+                record.write({"last_error": message, "attempts": record.attempts + 1,
+                              "next_retry": fields.Datetime.now() + backoff(record.attempts + 1)})
+                continue
+            try:
+                event, _warnings = event_from_graph(found)
+            except (MappingError, ValueError):
+                continue
+            meta = graph_meta(found)
+            event = event.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+            store.save(Binding(key=record.key, odoo_ref=record.odoo_ref, graph_id=meta.id, ical_uid=meta.ical_uid,
+                               change_key=meta.change_key, base=event, pending=OUTBOX_MARK))
