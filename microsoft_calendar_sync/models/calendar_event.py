@@ -20,6 +20,9 @@ A recurring series has one row per account, on its ``calendar.recurrence``
 import logging
 import uuid
 from collections import defaultdict
+from datetime import datetime, time, timezone
+
+from outlook_sync.timezones import get_zone
 
 from odoo import api, fields, models
 
@@ -34,7 +37,6 @@ FROM_OUTLOOK = "mcs_from_outlook"
 SYNCING_STATES = ("connected", "syncing", "error", "paused", "needs_reauth")
 #: Fields that decide *whether* an event is synced, besides the mapped ones.
 _SCOPE_FIELDS = frozenset({"active", "user_id", "recurrency", "recurrence_id"})
-SKIP_RECURRING = "recurring"
 #: A meeting that existed before the first sync (or a reset): never sent, so nobody is e-mailed.
 SKIP_EXISTING_MEETING = "existing_meeting"
 
@@ -56,13 +58,15 @@ class CalendarEvent(models.Model):
         ids = [event_id for event_id in self._origin.ids if event_id]
         recurrences = self._origin.recurrence_id
         # an occurrence shows its series' row (a recurrence has one row per account)
-        domain = ["|", ("event_id", "in", ids), ("event_id.recurrence_id", "in", recurrences.ids)] \
-            if recurrences else [("event_id", "in", ids)]
+        domain = ["|", ("event_id", "in", ids), "&", ("kind", "=", "series"),
+                  ("recurrence_id", "in", recurrences.ids)] if recurrences else [("event_id", "in", ids)]
         bindings = Binding.search(domain) if ids and Binding.has_access("read") else Binding
         by_event, by_series = defaultdict(lambda: Binding), defaultdict(lambda: Binding)
         for binding in bindings:
-            by_event[binding.event_id.id] |= binding
-            by_series[binding.event_id.recurrence_id.id] |= binding
+            if binding.kind == "series":
+                by_series[binding.recurrence_id.id] |= binding
+            else:
+                by_event[binding.event_id.id] |= binding
         for event in self:
             series = event._origin.recurrence_id
             rows = by_event[event._origin.id] | (by_series[series.id] if series else Binding)
@@ -91,13 +95,22 @@ class CalendarEvent(models.Model):
         update = vals.get("recurrence_update")
         if update in ("all_events", "future_events"):
             self = self.with_context(mcs_series_write=True)  # its inner per-event writes are not "this event"
-        elif watched and len(self) == 1 and self.recurrence_id and self.follow_recurrence \
-                and not self.env.context.get("mcs_series_write"):
-            self._mcs_note_changed_occurrence()
+        elif watched and set(vals) & event_mapping.SYNCED_FIELDS and not self.env.context.get("mcs_series_write"):
+            # occurrences changed on their own ("this event", or a write on some occurrences)
+            for occurrence in self.filtered(lambda event: event.recurrence_id and event.follow_recurrence):
+                occurrence._mcs_note_changed_occurrence()
         result = super(CalendarEvent, self).write(vals)
         if watched:
             self._mcs_mark_pending(leaving)
         return result
+
+    def _mcs_planned_start(self):
+        """Where the series planned this occurrence, as Graph's ``originalStart`` says it (naive UTC):
+        its start, or for an all-day occurrence the midnight its day begins in the series' zone."""
+        if not self.allday:
+            return self.start
+        zone = get_zone(self.recurrence_id.event_tz or "UTC")
+        return datetime.combine(self.start_date, time(), zone).astimezone(timezone.utc).replace(tzinfo=None)
 
     def _mcs_note_changed_occurrence(self):
         """An occurrence of a synced series edited on its own ("this event"): it gets a row that
@@ -110,7 +123,7 @@ class CalendarEvent(models.Model):
                 continue
             Binding.create({"key": uuid.uuid4().hex, "account_id": row.account_id.id, "event_id": self.id,
                             "kind": "occurrence", "odoo_ref": event_mapping.odoo_ref(self),
-                            "original_start": self.start, "series_graph_id": row.graph_id,
+                            "original_start": self._mcs_planned_start(), "series_graph_id": row.graph_id,
                             "recurrence_id": self.recurrence_id.id, "state": "pending", "pending": OUTBOX_MARK})
 
     def unlink(self):
@@ -128,8 +141,9 @@ class CalendarEvent(models.Model):
         return super().unlink()
 
     def _mcs_is_recurring(self):
+        """Part of a series (Odoo leaves ``recurrency`` set on an event whose series it broke)."""
         self.ensure_one()
-        return bool(self.recurrency or self.recurrence_id)
+        return bool(self.recurrence_id)
 
     def _mcs_mark_pending(self, leaving=None):
         """Create or mark the bindings of these events pending; trigger the push cron.
@@ -159,6 +173,14 @@ class CalendarEvent(models.Model):
             if binding.kind == "event" and binding.event_id._mcs_is_recurring() and not binding.graph_id:
                 binding.unlink()  # never sent as a single event: its series row sends it now
                 continue
+            recurrence = binding.event_id.recurrence_id
+            if binding.kind == "event" and recurrence and binding.event_id == recurrence.base_event_id:
+                # a single event made recurring: its Outlook event becomes the series (a PATCH of its
+                # recurrence), rather than a deletion and a new series (a meeting's attendees would
+                # get a cancellation and a new invitation)
+                binding.write({"kind": "series", "event_id": False, "recurrence_id": recurrence.id,
+                               "base_event_id": recurrence.base_event_id.id,
+                               "odoo_ref": event_mapping.series_ref(recurrence)})
             binding.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0,
                            "skip_reason": False})
             changed |= binding
@@ -194,6 +216,17 @@ class CalendarEvent(models.Model):
                 continue
             if (account.id, event.id) in bound or event._mcs_is_recurring():
                 continue  # bound already, or left over from a series Odoo rebuilt
+            former_series = Binding.search([("account_id", "=", account.id), ("kind", "=", "series"),
+                                            ("base_event_id", "=", event.id)], limit=1)
+            if former_series:
+                # the first event of a series that stopped recurring (or that Odoo is rebuilding):
+                # the push decides, once the transaction is over (sync_series.py)
+                if former_series not in changed:
+                    former_series.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False,
+                                         "attempts": 0})
+                    changed |= former_series
+                marked = True
+                continue
             if not event.active:
                 continue  # an archived event that was never pushed: nothing to tell Outlook
             to_create.append({"key": uuid.uuid4().hex, "account_id": account.id, "event_id": event.id,
@@ -219,7 +252,7 @@ class CalendarEvent(models.Model):
         Events written by the inbound sync never send Odoo e-mails either."""
         if self.env.context.get(FROM_OUTLOOK):
             return True
-        if not self._mcs_is_recurring() and self.user_id and self.env["microsoft.calendar.account"].sudo().search_count(
+        if self.user_id and self.env["microsoft.calendar.account"].sudo().search_count(
                 [("user_id", "=", self.user_id.id), ("state", "in", SYNCING_STATES)], limit=1):
             return True
         return super()._skip_send_mail_status_update()

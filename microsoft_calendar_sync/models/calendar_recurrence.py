@@ -12,6 +12,10 @@ from odoo import api, models
 
 from .microsoft_calendar_binding import OUTBOX_MARK
 
+#: What a series is made of, besides its events.
+RULE_FIELDS = frozenset({"rrule_type", "interval", "end_type", "count", "until", "mon", "tue", "wed", "thu", "fri",
+                         "sat", "sun", "month_by", "day", "byday", "weekday", "event_tz"})
+
 
 class CalendarRecurrence(models.Model):
     _inherit = "calendar.recurrence"
@@ -26,14 +30,25 @@ class CalendarRecurrence(models.Model):
             row.recurrence_id = recurrences.filtered(lambda r: r.base_event_id == row.base_event_id)[:1]
         return recurrences
 
+    def write(self, vals):
+        result = super().write(vals)
+        if set(vals) & RULE_FIELDS and not self.env.context.get("mcs_from_outlook"):
+            # e.g. "this and following" ends the old series the day before (calendar.recurrence._stop_at)
+            self._mcs_mark_series_pending()
+        return result
+
+    def _mcs_mark_series_pending(self):
+        rows = self.env["microsoft.calendar.binding"].sudo().search(
+            [("kind", "=", "series"), ("recurrence_id", "in", self.ids), ("state", "not in", ("skipped", "held"))])
+        if rows:
+            rows.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
+            self.env["calendar.event"]._mcs_trigger_push()
+
     def unlink(self):
         rows = self.env["microsoft.calendar.binding"].sudo().search(
             [("kind", "=", "series"), ("recurrence_id", "in", self.ids)])
         for row in rows:
             row.base_event_id = row.recurrence_id.base_event_id
-        result = super().unlink()
-        if rows and not self.env.context.get("mcs_from_outlook"):
-            rows.filtered(lambda row: row.state not in ("skipped", "held")).write(
-                {"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
-            self.env["calendar.event"]._mcs_trigger_push()
-        return result
+        if not self.env.context.get("mcs_from_outlook"):
+            self._mcs_mark_series_pending()
+        return super().unlink()

@@ -15,8 +15,8 @@ States:
   user, retried only when the event changes again or on "Sync now"; also a
   deletion Outlook reported that could not be checked (``deletion_check``),
   which every pull checks again until Outlook answers;
-* ``skipped``  -- not synced on purpose (``skip_reason``: recurring events,
-  payloads Outlook sent that cannot be read).
+* ``skipped``  -- not synced on purpose (``skip_reason``: payloads Outlook
+  sent that cannot be read, meetings that existed before the first sync).
 
 :class:`BindingStoreAdapter` gives the core's :class:`~outlook_sync.reconcile.Reconciler`
 its ``BindingStore`` over these rows.
@@ -193,7 +193,6 @@ class MicrosoftCalendarBinding(models.Model):
         """Why this row is not synchronized, in the reader's words."""
         _ = self.env._
         reasons = {
-            "recurring": _("recurring events are not synchronized yet"),
             "unreadable": _("Outlook sent it in a form that cannot be read"),
             "existing_meeting": _("a meeting that existed before the synchronization started: it is not sent, so "
                                   "that Outlook does not e-mail its attendees a second invitation"),
@@ -391,6 +390,9 @@ class BindingStoreAdapter:
         elif not binding.odoo_ref:
             values["event_id"] = False
         record = self.records.get(binding.key)
+        if record is not None and record.kind == "series" and values.get("kind") != "series":
+            # a series that stopped recurring: its row is its first event's now
+            values.update(kind="event", recurrence_id=False, base_event_id=False, cancelled_dates=False)
         if record is None and binding.odoo_ref:
             # An outbox row for the same event (created before the reconciler knew it).
             record = self.record_by_odoo_ref(binding.odoo_ref)

@@ -141,14 +141,8 @@ class MicrosoftCalendarAccount(models.Model):
                 odoo_ref = event_mapping.odoo_ref(event)
                 counts["odoo_created"] += 1
             elif series and decision.odoo_op is not Op.NONE:
-                recurrence = self._mcs_series_recurrence(store.record(decision.key))
-                if decision.odoo_op is Op.UPDATE and recurrence:
-                    self._mcs_write_odoo_series(recurrence, decision.merged, decision.odoo_fields, Event_.env)
-                    store.recurrence_ids[odoo_ref] = self._mcs_series_recurrence(store.record(decision.key)).id
-                    counts["odoo_updated"] += 1
-                elif decision.odoo_op is Op.DELETE and recurrence:
-                    self._mcs_delete_odoo_series(recurrence, settings["hard_delete"], Event_.env)
-                    counts["odoo_deleted"] += 1
+                odoo_ref, event = self._mcs_apply_odoo_series(store, decision, Event_.env, settings, counts)
+                series = not event  # a series that became a single event is bound to that event now
             elif decision.odoo_op is Op.UPDATE:
                 event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref).with_env(Event_.env)
                 if event:

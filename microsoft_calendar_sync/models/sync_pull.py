@@ -213,7 +213,11 @@ class MicrosoftCalendarAccount(models.Model):
                 # A series is read once, whole, from its master (sync_series.py). A plain occurrence
                 # (a stub) says nothing its master does not, once the series is known.
                 series_id = meta.series_master_id or meta.id
-                if meta.type != "occurrence" or store.record_by_graph_id(series_id) is None:
+                if record is not None and record.kind == "series" and meta.change_key \
+                        and meta.change_key == record.change_key:
+                    # our own write coming back while Odoo changed the series again: the push sends it
+                    counts["unchanged"] += 1
+                elif meta.type != "occurrence" or store.record_by_graph_id(series_id) is None:
                     series_ids.add(series_id)
                 continue
             if meta.is_cancelled:

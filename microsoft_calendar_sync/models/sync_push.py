@@ -40,13 +40,20 @@ class MicrosoftCalendarAccount(models.Model):
         # Existing meetings are not sent: Outlook would e-mail each attendee an invitation (a
         # second one: Odoo invited them already). They are listed, with why.
         meetings = events.filtered(lambda event: event.partner_ids - self.user_id.partner_id)
+        series = meetings.recurrence_id
+        known_series = self.env["microsoft.calendar.binding"].sudo().search(
+            [("account_id", "=", self.id), ("kind", "=", "series"), ("recurrence_id", "in", series.ids)]).recurrence_id
         self.env["microsoft.calendar.binding"].sudo().create([{
             "key": uuid.uuid4().hex, "account_id": self.id, "event_id": event.id,
             "odoo_ref": event_mapping.odoo_ref(event), "state": "skipped", "skip_reason": SKIP_EXISTING_MEETING,
-        } for event in meetings if not event._mcs_is_recurring()])
+        } for event in meetings if not event._mcs_is_recurring()] + [{
+            # a series is one row, on its recurrence
+            "key": uuid.uuid4().hex, "account_id": self.id, "kind": "series", "recurrence_id": recurrence.id,
+            "base_event_id": recurrence.base_event_id.id, "odoo_ref": event_mapping.series_ref(recurrence),
+            "state": "skipped", "skip_reason": SKIP_EXISTING_MEETING,
+        } for recurrence in series - known_series])
         # the user's own events, enqueued as the user's (whoever started the run)
-        (events - meetings.filtered(lambda event: not event._mcs_is_recurring())) \
-            .with_user(self.user_id).sudo()._mcs_mark_pending()
+        (events - meetings).with_user(self.user_id).sudo()._mcs_mark_pending()
 
     def _mcs_odoo_items(self, store, records, organizer_only=False):
         """The current Odoo side of ``records``: (items, deleted refs).
@@ -54,6 +61,9 @@ class MicrosoftCalendarAccount(models.Model):
         An event that is deleted, archived or recurring now counts as gone
         from Odoo (recurring ones are also marked skipped)."""
         items, deleted = [], []
+        for record in records:
+            if record.kind == "series" and self._mcs_series_became_single(record):
+                store._index(record)  # its row is its first event's now, under that event's reference
         events = self.env["calendar.event"].sudo().with_context(active_test=False).browse(
             [record.event_id.id for record in records if record.event_id])
         existing = set(events.exists().ids)  # one query for the chunk, not one per event
@@ -109,7 +119,14 @@ class MicrosoftCalendarAccount(models.Model):
         settings = self._mcs_settings_values()
         store = BindingStoreAdapter(self, include_pending=False)
         reconciler = Reconciler(store, settings["policy"])
-        due = store.due()
+        # A second pass sends the occurrences the first found different from their series.
+        for _pass in range(2):
+            due = store.due()
+            if not due:
+                return
+            self._mcs_push_chunks(client, reconciler, store, due, counts, settings)
+
+    def _mcs_push_chunks(self, client, reconciler, store, due, counts, settings):
         for first in range(0, len(due), PUSH_CHUNK):
             chunk = due[first:first + PUSH_CHUNK]
             self._mcs_find_occurrences(client, store, chunk)
@@ -119,6 +136,6 @@ class MicrosoftCalendarAccount(models.Model):
             decisions = reconciler.plan(odoo_items, (), odoo_deleted=odoo_deleted)
             store.include_pending = False
             self._mcs_apply(client, reconciler, store, decisions, counts, settings)
-            self._mcs_push_series_occurrences(client, store, [record for record in chunk if record.kind == "series"],
-                                              counts)
+            live = store.Binding.browse([record.id for record in chunk]).exists()  # forgotten rows are gone
+            self._mcs_push_series_occurrences(client, store, live.filtered(lambda row: row.kind == "series"), counts)
             self._mcs_commit()

@@ -21,6 +21,7 @@ occurrences is settled here:
 import json
 import logging
 import uuid
+from itertools import islice
 from datetime import datetime, time, timedelta, timezone
 from urllib.parse import urlencode
 
@@ -34,10 +35,11 @@ from outlook_sync.mapping import (
     graph_meta,
     parse_instant,
 )
-from outlook_sync.model import Recurrence
-from outlook_sync.reconcile import Binding, OutlookItem
-from outlook_sync.recurrence import local_start, occurrences
+from outlook_sync.model import Recurrence, field_equal
+from outlook_sync.reconcile import Binding, Op, OutlookItem
+from outlook_sync.recurrence import local_start
 from outlook_sync.timezones import get_zone
+from dateutil.rrule import rrulestr
 
 from odoo import fields, models
 
@@ -58,12 +60,21 @@ SERIES_QUERY = urlencode({
     "$expand": f"exceptionOccurrences,singleValueExtendedProperties($filter=id eq '{ODOO_REF_PROPERTY_ID}' "
                f"or id eq '{MEETING_URL_PROPERTY_ID}')",
 })
+#: Odoo makes at most this many events of a series (calendar.recurrence's MAX_RECURRENT_EVENT).
+ODOO_SERIES_CAP = 720
+#: The fields an occurrence can hold apart from its series (times are compared on their own).
+OCCURRENCE_FIELDS = ("subject", "body_html", "location", "online_meeting_url", "attendees", "show_as",
+                     "sensitivity", "reminder_minutes", "categories")
 #: Graph statuses worth asking again later (the client already retried them within the run).
 _TRANSIENT = (429, 500, 502, 503, 504)
 
 
 class SeriesReadFailed(OutlookSyncError):
     """Outlook could not say what a series is now: the page is not acknowledged, the next run reads it again."""
+
+
+def rule_text(event):
+    return event.recurrence.rrule.upper()
 
 
 def _naive_utc(moment):
@@ -103,14 +114,74 @@ class MicrosoftCalendarAccount(models.Model):
                 record.recurrence_id = recurrence
         return recurrence
 
+    def _mcs_series_became_single(self, record):
+        """A series whose recurrence Odoo broke ("all events" made non-recurring) keeps its first
+        event as a single event: the row becomes that event's, so Outlook's series stops recurring
+        (a PATCH) instead of being deleted while a new event is created."""
+        event = record.base_event_id
+        if self._mcs_series_recurrence(record) or not event or not event.active or event.recurrence_id:
+            return False
+        record.write({"kind": "event", "event_id": event.id, "base_event_id": False, "cancelled_dates": False,
+                      "odoo_ref": event_mapping.odoo_ref(event)})
+        return True
+
     def _mcs_series_odoo_item_event(self, record, base):
         """The core form of a series row's Odoo side, or ``None`` if the series is gone from Odoo."""
         recurrence = self._mcs_series_recurrence(record)
         if not recurrence or recurrence.base_event_id.user_id != self.user_id:
             return None
         if record.base_event_id != recurrence.base_event_id:
+            former = record.base_event_id
             record.base_event_id = recurrence.base_event_id
+            if former and former.active and not former.recurrence_id:
+                former._mcs_mark_pending()  # a first event that left its series is an event of its own now
         return event_mapping.odoo_series_to_core(recurrence, base=base)
+
+    def _mcs_apply_odoo_series(self, store, decision, env, settings, counts):
+        """Apply an Odoo update or deletion decided for a series row; returns its Odoo reference and,
+        when the series became a single event, that event.
+
+        An Outlook event that became a series turns its Odoo event into a recurrence, and a series
+        that stopped recurring keeps its first event as a single event (the others leave, as in
+        Outlook); a change of the pattern or times drops the changed and cancelled occurrences on
+        both sides (Outlook and Odoo both rebuild the series then)."""
+        record = store.record(decision.key)
+        odoo_ref, single = decision.odoo_ref, env["calendar.event"]
+        merged = decision.merged
+        if decision.odoo_op is Op.DELETE:
+            recurrence = self._mcs_series_recurrence(record)
+            if recurrence:
+                self._mcs_delete_odoo_series(recurrence, settings["hard_delete"], env)
+                counts["odoo_deleted"] += 1
+            return odoo_ref, single
+        if record is not None and record.kind == "event":
+            event = record.event_id.with_env(env)
+            if event:
+                vals = event_mapping.core_to_odoo_values(env, merged, user=self.user_id,
+                                                         fields=decision.odoo_fields | {"recurrence"}, record=event)
+                event_mapping.write_odoo_values(event, vals)
+                odoo_ref = event_mapping.series_ref(event.recurrence_id)
+                store.recurrence_ids[odoo_ref] = event.recurrence_id.id
+                counts["odoo_updated"] += 1
+            return odoo_ref, single
+        recurrence = self._mcs_series_recurrence(record)
+        if not recurrence:
+            return odoo_ref, single
+        if {"recurrence", "start", "end", "all_day"} & decision.odoo_fields:
+            self._mcs_forget_occurrences(store, decision.graph_id)
+            record.cancelled_dates = False
+        if merged.recurrence is None:
+            single = recurrence.base_event_id.with_env(env)
+            vals = event_mapping.core_to_odoo_values(env, merged, user=self.user_id, fields=decision.odoo_fields,
+                                                     record=single)
+            vals.pop("attendee_ids", None)
+            single.write({**vals, "recurrency": False, "recurrence_update": "all_events"})
+            counts["odoo_updated"] += 1
+            return event_mapping.odoo_ref(single), single
+        self._mcs_write_odoo_series(recurrence, merged, decision.odoo_fields, env)
+        store.recurrence_ids[odoo_ref] = self._mcs_series_recurrence(record).id
+        counts["odoo_updated"] += 1
+        return odoo_ref, single
 
     def _mcs_write_odoo_series(self, recurrence, merged, core_fields, env):
         """Outlook changed a series: its pattern or times rebuild the Odoo recurrence (as Odoo's
@@ -186,7 +257,7 @@ class MicrosoftCalendarAccount(models.Model):
         pulled = []
         for graph_id, (cancelled, exceptions) in occurrences_by_series.items():
             record = store.record_by_graph_id(graph_id)
-            if record is not None and record.kind == "series" and record.state == "synced":
+            if record is not None and record.exists() and record.kind == "series" and record.state == "synced":
                 self._mcs_pull_occurrences(client, reconciler, store, record, cancelled, exceptions, counts, settings)
                 pulled.append(record)
         # the Odoo side's deleted occurrences, once Outlook's cancellations are agreed
@@ -287,19 +358,27 @@ class MicrosoftCalendarAccount(models.Model):
         """Cancel in Outlook the occurrences deleted in Odoo of these series rows; a row whose
         cancellations Outlook did not confirm stays pending and is tried again with backoff."""
         for record in records:
-            if record.exists() and record.state == "synced" and not self._mcs_push_occurrences(
+            if record.state == "synced" and not self._mcs_push_occurrences(
                     client, store, record, counts):
                 record.write({"state": "pending", "pending": OUTBOX_MARK, "attempts": record.attempts + 1,
                               "next_retry": fields.Datetime.now() + backoff(record.attempts + 1)})
 
     def _mcs_push_occurrences(self, client, store, record, counts):
-        """Occurrences deleted in Odoo are cancelled in Outlook; returns whether Outlook answered.
+        """Odoo's occurrences of a synced series, to Outlook; returns whether Outlook answered.
 
-        A pattern date of the sync window with no Odoo event is an occurrence Odoo deleted
-        (Odoo keeps no list of them); the dates both sides agree on are on the row."""
+        Odoo keeps neither where a changed occurrence was planned nor which occurrences
+        were deleted, so the window's pattern dates are compared with the Odoo events:
+
+        * an occurrence that differs from its series (changed before the series reached
+          Outlook, or by a write that bypassed "this event") gets a row of its own, sent
+          by the next push as a change of its Outlook occurrence;
+        * a pattern date with no Odoo event is an occurrence Odoo deleted: it is cancelled
+          in Outlook (found by one ``/instances`` request over its day, in ``$batch``);
+          the dates both sides agree on are on the row."""
         recurrence = self._mcs_series_recurrence(record)
         binding = store.get(record.key)
-        if not recurrence or binding is None or binding.base is None or not record.graph_id:
+        if not recurrence or binding is None or binding.base is None or binding.base.recurrence is None \
+                or not record.graph_id:
             return True
         base = binding.base
         zone_name = base.recurrence.time_zone
@@ -308,22 +387,46 @@ class MicrosoftCalendarAccount(models.Model):
         events = self.env["calendar.event"].sudo().with_context(active_test=False).search(
             [("recurrence_id", "=", recurrence.id)])
         rows = store.search([("series_graph_id", "=", record.graph_id)])
-        live_days = {_local_date(event, zone) for event in events if event.active and event.follow_recurrence}
-        live_days |= {row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date()
-                      for row in rows if row.original_start and row.event_id.active}
-        first_day = min((_local_date(event, zone) for event in events), default=None)
-        agreed = set(json.loads(record.cancelled_dates or "[]"))
-        starts = occurrences(base.recurrence, local_start(base.start, zone_name), limit=5000)
-        todo = []
-        for moment in starts:
-            instant = moment.replace(tzinfo=zone) if not base.all_day else datetime.combine(
-                moment.date(), time(), zone)
-            if instant >= window.end:
+        row_days = {row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date(): row for row in rows
+                    if row.original_start}
+        if not events:
+            return True
+        rule = rrulestr(base.recurrence.rrule, dtstart=local_start(base.start, zone_name))
+        # Odoo makes at most 720 occurrences of a series: past its last event, a missing date is one
+        # Odoo has not made yet (the window's extension adds them), not a deletion.
+        capped = "COUNT=" not in rule_text(base) and "UNTIL=" not in rule_text(base) \
+            or len(list(islice(rule, ODOO_SERIES_CAP + 1))) > ODOO_SERIES_CAP
+        last_day = max(_local_date(event, zone) for event in events) if capped else None
+        pattern = {}  # local day -> planned start (aware), inside the window
+        window_local = (window.start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1),
+                        window.end.astimezone(zone).replace(tzinfo=None))
+        for moment in rule.between(*window_local, inc=True):
+            instant = moment.replace(tzinfo=zone) if not base.all_day else datetime.combine(moment.date(), time(), zone)
+            if last_day and moment.date() > last_day:
                 break
-            if instant < window.start or (first_day and moment.date() < first_day):
-                continue  # outside the window, or before the Odoo series began (Odoo never made those)
-            if moment.date() not in live_days and moment.date().isoformat() not in agreed:
-                todo.append(moment.date())
+            if window.start <= instant < window.end:
+                pattern[moment.date()] = instant
+        live_days = {day for day, row in row_days.items() if row.event_id.active}
+        bound_events = set(rows.event_id.ids)
+        duration = base.end - base.start
+        new_rows = []
+        for event in events.filtered(lambda event: event.active and event.id not in bound_events):
+            day = _local_date(event, zone)
+            if day not in pattern or day in live_days:
+                continue  # outside the window, or its day is another occurrence's
+            live_days.add(day)
+            if event.follow_recurrence and not self._mcs_occurrence_differs(event, base, pattern[day], duration):
+                continue
+            new_rows.append({"key": uuid.uuid4().hex, "account_id": self.id, "event_id": event.id,
+                             "kind": "occurrence", "odoo_ref": event_mapping.odoo_ref(event),
+                             "original_start": _naive_utc(pattern[day]),
+                             "series_graph_id": record.graph_id, "recurrence_id": recurrence.id,
+                             "state": "pending", "pending": OUTBOX_MARK})
+        if new_rows:
+            for row in store.Binding.create(new_rows):
+                store._index(row)
+        agreed = set(json.loads(record.cancelled_dates or "[]"))
+        todo = [day for day in sorted(pattern) if day not in live_days and day.isoformat() not in agreed]
         if not todo:
             return True
         lookups = [BatchRequest("GET", f"{event_path(record.graph_id)}/instances?" + urlencode({
@@ -348,6 +451,18 @@ class MicrosoftCalendarAccount(models.Model):
         counts["outlook_deleted"] += len(deletes)
         counts["sent"] += len(deletes)
         return True
+
+    @staticmethod
+    def _mcs_occurrence_differs(event, series, planned, duration):
+        """Whether an Odoo occurrence says something its series does not (it must be sent on its own)."""
+        core = event_mapping.odoo_event_to_core(event, base=series)
+        if series.all_day:
+            expected_start, expected_end = planned.date(), planned.date() + duration
+        else:
+            expected_start, expected_end = planned, planned + duration
+        if core.all_day != series.all_day or core.start != expected_start or core.end != expected_end:
+            return True
+        return any(not field_equal(name, getattr(core, name), getattr(series, name)) for name in OCCURRENCE_FIELDS)
 
     def _mcs_find_occurrences(self, client, store, records):
         """Occurrences changed on their own in Odoo that Outlook does not know as such yet: their

@@ -106,21 +106,31 @@ class TestSyncOutbound(SyncCase):
         self.push()
         self.assertEqual([m["kind"] for m in self.sent_mail()], ["update"])
 
-    def test_recurring_events_are_skipped_visibly(self):
+    def test_a_recurring_event_is_one_series_row_and_one_outlook_series(self):
         event = self.make_event("Weekly", recurrency=True, rrule_type="daily", count=3, end_type="count")
         events = self.env["calendar.event"].sudo().search([("recurrence_id", "=", event.recurrence_id.id)])
-        bindings = self.env["microsoft.calendar.binding"].sudo().search([("event_id", "in", events.ids)])
+        rows = self.env["microsoft.calendar.binding"].sudo().search([("account_id", "=", self.account.id)])
         self.assertEqual(len(events), 3)
-        self.assertEqual(len(bindings), 1, "one status row for the series, not one per occurrence")
+        self.assertEqual(len(rows), 1, "one status row for the series, not one per occurrence")
+        self.assertEqual((rows.kind, rows.recurrence_id), ("series", event.recurrence_id))
         events[1:].write({"location": "Room 3"})
-        self.assertIn("recurring", events[2].mcs_sync_summary, "each occurrence shows its series' row")
-        self.assertEqual(self.env["microsoft.calendar.binding"].sudo().search_count(
-            [("event_id", "in", events.ids)]), 1)
-        self.assertEqual(set(bindings.mapped("state")), {"skipped"})
-        self.assertEqual(set(bindings.mapped("skip_reason")), {"recurring"})
+        self.assertIn("Waiting to be sent", events[2].mcs_sync_summary, "each occurrence shows its series' row")
         self.push()
-        self.assertFalse([e for e in self.outlook_events() if e["subject"] == "Weekly"])
-        self.assertGreaterEqual(self.account.sync_skipped_count, 1)
+        masters = [e for e in self.outlook_events() if e["subject"] == "Weekly" and e["type"] != "exception"]
+        self.assertEqual([e["type"] for e in masters], ["seriesMaster"], "one series in Outlook, not three events")
+        self.assertEqual(self.env["microsoft.calendar.binding"].sudo().search_count(
+            [("account_id", "=", self.account.id), ("kind", "!=", "occurrence")]), 1)
+        events.invalidate_recordset(["mcs_sync_summary", "mcs_binding_ids"])
+        self.assertIn("Synchronized", events[2].mcs_sync_summary)
+        # the occurrences written on their own became exceptions in Outlook
+        [master] = [e for e in self.outlook_events() if e["subject"] == "Weekly" and e["type"] == "seriesMaster"]
+        window = {"startDateTime": (self.tomorrow - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "endDateTime": (self.tomorrow + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        with self.outlook() as client:
+            instances = list(client.iter_items(f"/me/events/{master['id']}/instances", window))
+        outlook = {item["start"]["dateTime"][:16]: item["location"]["displayName"] for item in instances}
+        odoo = {f"{event.start:%Y-%m-%dT%H:%M}": event.location or "" for event in events}
+        self.assertEqual(outlook, odoo, "each occurrence has the same place on both sides")
 
     def test_failed_push_stays_pending_and_is_retried(self):
         self.fault(method="POST", path="/$batch", status=503, times=None)

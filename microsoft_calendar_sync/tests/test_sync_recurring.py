@@ -4,14 +4,21 @@ recurrence and back, changed and cancelled occurrences both ways, whole-series e
 and deletions, local times across DST, one status row per series and per changed
 occurrence, and no e-mail."""
 
+from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
+from unittest.mock import patch
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
+
+from outlook_sync.mapping import MappingError
+from outlook_sync.reconcile import Reconciler
 
 from outlook_sync.timezones import same_zone
 
 from odoo.tests import tagged
 
+from ..models import sync_series
+from ..models.microsoft_calendar_binding import BindingStoreAdapter
 from .sync_common import SyncCase
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -216,3 +223,124 @@ class TestSyncRecurring(SyncCase):
         self.push()
         self.assertEqual(self.masters(), [], "the series left Outlook")
         self.assertFalse(self.rows().filtered(lambda row: row.state != "synced" or row.graph_id))
+
+    def test_odoo_this_and_following(self):
+        event = self.odoo_series(count=6)
+        self.push()
+        events = event.recurrence_id.calendar_event_ids.sorted("start")
+        split_day = self.local_starts(events[3])[0].date()
+        events[3].write({"name": "Stand-up (new time)", "start": events[3].start + timedelta(hours=1),
+                         "stop": events[3].stop + timedelta(hours=1), "recurrence_update": "future_events"})
+        self.clear_mail()
+        self.push()
+        masters = sorted(self.masters(), key=lambda master: master["subject"])
+        self.assertEqual([master["subject"] for master in masters], ["Stand-up", "Stand-up (new time)"])
+        old, new = masters
+        self.assertEqual(old["recurrence"]["range"]["type"], "endDate")
+        self.assertLess(date.fromisoformat(old["recurrence"]["range"]["endDate"]), split_day)
+        old_days = [datetime.fromisoformat(item["start"]["dateTime"][:19]).replace(tzinfo=timezone.utc)
+                    .astimezone(BRUSSELS) for item in self.instances(old["id"])]
+        new_days = [datetime.fromisoformat(item["start"]["dateTime"][:19]).replace(tzinfo=timezone.utc)
+                    .astimezone(BRUSSELS) for item in self.instances(new["id"])]
+        self.assertEqual(len(old_days), 3)
+        self.assertTrue(all(moment.date() < split_day for moment in old_days))
+        self.assertEqual(new_days[0].date(), split_day)
+        self.assertEqual({moment.hour for moment in new_days}, {10})
+        odoo_active = self.env["calendar.event"].sudo().search([("name", "like", "Stand-up")])
+        self.assertEqual(len(odoo_active), len(old_days) + len(new_days), "the same occurrences on both sides")
+        self.assertEqual(len(self.rows().filtered(lambda row: row.kind == "series")), 2)
+        self.assertEqual(self.sent_mail(), [])
+
+    def test_odoo_single_made_recurring_and_back(self):
+        event = self.make_event("Planning")
+        self.push()
+        [single] = [item for item in self.outlook_events() if item["subject"] == "Planning"]
+        event.write({"recurrency": True, "rrule_type": "daily", "interval": 1, "end_type": "count", "count": 3,
+                     "event_tz": "Europe/Brussels"})
+        self.push()
+        [master] = self.masters()
+        self.assertEqual(master["id"], single["id"], "the Outlook event became the series (no delete, no new event)")
+        self.assertEqual(len(self.instances(master["id"])), 3)
+        self.assertEqual(len(self.rows()), 1)
+        # and back: the first event stays, as a single event, and so does the Outlook event
+        event.write({"recurrency": False, "recurrence_update": "all_events"})
+        self.push()
+        [stored] = [item for item in self.outlook_events() if item["subject"] == "Planning"]
+        self.assertEqual((stored["id"], stored["type"]), (single["id"], "singleInstance"))
+        row = self.rows()
+        self.assertEqual((len(row), row.kind, row.event_id), (1, "event", event))
+        self.assertEqual(self.env["calendar.event"].sudo().search_count([("name", "=", "Planning")]), 1)
+
+    def test_outlook_single_made_recurring_and_back(self):
+        created = self.outlook_create("Coaching", start=self.brussels(self.first_monday).astimezone(timezone.utc))
+        self.sync()
+        event = self.rows().event_id
+        self.assertTrue(event)
+        self.outlook_update(created["id"], {"recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+            "range": {"type": "numbered", "startDate": self.first_monday.isoformat(), "numberOfOccurrences": 4,
+                      "recurrenceTimeZone": "Romance Standard Time"}}})
+        self.sync()
+        row = self.rows()
+        self.assertEqual((len(row), row.kind, row.graph_id), (1, "series", created["id"]))
+        self.assertEqual(row.recurrence_id, event.recurrence_id)
+        self.assertEqual(len(event.recurrence_id.calendar_event_ids), 4)
+        self.outlook_update(created["id"], {"recurrence": None})
+        self.sync()
+        row = self.rows()
+        self.assertEqual((len(row), row.kind), (1, "event"))
+        self.assertFalse(row.event_id.recurrence_id)
+        self.assertEqual(self.env["calendar.event"].sudo().search_count([("name", "=", "Coaching")]), 1)
+
+    def test_outlook_series_moved_keeps_local_time(self):
+        master = self.outlook_series(count=6)
+        self.sync()
+        recurrence = self.series_row(master["id"]).recurrence_id
+        start = self.brussels(self.first_monday, 11)
+        self.outlook_update(master["id"], {
+            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "Romance Standard Time"},
+            "end": {"dateTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"),
+                    "timeZone": "Romance Standard Time"}})
+        self.sync()
+        row = self.series_row(master["id"])
+        events = row.recurrence_id.calendar_event_ids.filtered("active")
+        self.assertEqual(len(events), 6)
+        self.assertEqual({(moment.weekday(), moment.hour) for moment in self.local_starts(events)}, {(0, 11)})
+        self.assertFalse(recurrence.exists() and recurrence != row.recurrence_id and recurrence.calendar_event_ids
+                         .filtered("active"), "the old recurrence's events are not left behind")
+        self.assertEqual(self.env["calendar.event"].sudo().search_count([("name", "=", "Weekly review")]), 6)
+        again = self.sync()
+        self.assertFalse(again["sent"], f"nothing echoes back: {again}")
+
+    def test_an_unreadable_series_is_skipped_visibly(self):
+        self.outlook_series(subject="Odd pattern", count=3)
+        real = sync_series.event_from_graph
+
+        def odd(payload, **kwargs):
+            if payload.get("subject") == "Odd pattern":
+                raise MappingError("unknown recurrence pattern type 'hourly'")
+            return real(payload, **kwargs)
+
+        with patch.object(sync_series, "event_from_graph", odd), \
+                self.assertLogs("odoo.addons.microsoft_calendar_sync", "WARNING"):
+            counts = self.sync()
+        row = self.rows()
+        self.assertEqual((row.state, row.skip_reason), ("skipped", "unreadable"))
+        self.assertIn("hourly", row.last_error)
+        self.assertEqual(row.outlook_subject, "Odd pattern")
+        self.assertEqual(counts["skipped"], 1)
+        self.assertEqual(self.account.state, "connected")
+        # readable again (after an edit in Outlook): imported
+        self.outlook_update(row.graph_id, {"location": {"displayName": "Room 1"}})
+        self.sync()
+        row = self.rows()
+        self.assertEqual((row.state, row.kind), ("synced", "series"))
+        self.assertEqual(len(row.recurrence_id.calendar_event_ids), 3)
+
+    def test_an_occurrence_of_an_unknown_series(self):
+        with self.outlook() as client:
+            counts = Counter()
+            store = BindingStoreAdapter(self.account, include_pending=False)
+            self.account._mcs_pull_series(client, Reconciler(store), store, {"AAMkAGnoSuchSeries"}, counts,
+                                          self.account._mcs_settings_values())
+        self.assertFalse(self.rows(), "a series Outlook no longer has leaves nothing behind")

@@ -53,7 +53,7 @@ class TestOutlookButton(HttpCase):
         Binding = self.env["microsoft.calendar.binding"].sudo()
         start = datetime.now().replace(microsecond=0)
         Binding.create([{
-            "key": f"weekly-{number}", "account_id": account.id, "state": "skipped", "skip_reason": "recurring",
+            "key": f"weekly-{number}", "account_id": account.id, "state": "skipped", "skip_reason": "existing_meeting",
             "graph_id": f"AAMkAGweekly{number}", "outlook_subject": "Weekly standup",
             "outlook_start": start + timedelta(weeks=number),
         } for number in range(19)])

@@ -297,7 +297,14 @@ def odoo_series_to_core(recurrence, *, base=None):
     time_zone, _warning = resolve_time_zone(recurrence.event_tz or first.user_id.tz or "UTC", "UTC")
     core = odoo_event_to_core(first, base=base)
     start_local = local_start(core.start, time_zone)
-    rule = recurrence_mapping.odoo_to_rrule(recurrence, start_local, time_zone)
+    until = recurrence.until
+    if recurrence.end_type == "end_date" and until:
+        # Odoo's "this and following" ends the old series the day before the week (or month) of
+        # the split, and keeps the events of that week before the split: the series holds them too.
+        last = max(local_start(event.start_date if event.allday else event.start.replace(tzinfo=timezone.utc),
+                               time_zone).date() for event in events)
+        until = max(until, last)
+    rule = recurrence_mapping.odoo_to_rrule(recurrence, start_local, time_zone, until=until)
     if rule is None:
         return None
     core = core.replace(time_zone=time_zone, recurrence=Recurrence(rule, time_zone),

@@ -3,24 +3,37 @@
 
 Odoo keeps a recurrence as fields (``rrule_type``, ``interval``, ``end_type``,
 ``count``, ``until``, the weekday booleans, ``month_by``/``day``/``byday``/
-``weekday``); its ``rrule`` field is a serialisation of those with a
-``DTSTART`` and, for series without an end, ``COUNT=720`` (Odoo's cap), so it
-is never read here. The core's canonical rule is what Outlook can store
+``weekday``, one of ``MON``..``SUN``); its ``rrule`` field is a serialisation
+of those with a ``DTSTART``, so it is never read here. Odoo makes at most 720
+events of a recurrence, and that field's inverse writes the cap back into the
+fields: a series without end, or with more occurrences, is stored as
+``count`` 720. The core's canonical rule is what Outlook can store
 (:func:`outlook_sync.recurrence.normalize_rrule`).
 
 Odoo cannot express every Outlook pattern: a yearly rule is always "every
 year on the start's month and day", a monthly rule by weekday has one day,
-and weekly rules start their week on the language's first day. Such a rule
-is mapped to the closest Odoo form and reported as not exact, so the event
-says so (it is never dropped).
+weekly rules start their week on the language's first day, a monthly or
+yearly rule on day 29-31 skips the months without it (Outlook takes their last
+day) and a series keeps at most 720 events. Such a rule is mapped to the
+closest Odoo form and reported as not exact, so the event says so (it is never
+dropped); while the recurrence still holds that form, the rule both sides
+agreed on stays the series' rule (``agreed``), so Odoo's approximation never
+replaces Outlook's pattern.
 """
 
 from datetime import date, datetime
 
+from dateutil import rrule as dateutil_rrule
 from outlook_sync.recurrence import normalize_rrule
 
+#: Odoo makes at most this many events of a recurrence (calendar's ``MAX_RECURRENT_EVENT``).
+ODOO_MAX_EVENTS = 720
 _DAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+#: ``calendar.recurrence.weekday`` values, in the order of ``_RRULE_DAYS``.
+_ODOO_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+_RULE_FIELDS = ("rrule_type", "interval", "end_type", "count", "until", "month_by", "day", "byday", "weekday",
+                *_DAY_FIELDS)
 _FREQ_BY_TYPE = {"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "yearly": "YEARLY"}
 _TYPE_BY_FREQ = {freq: rrule_type for rrule_type, freq in _FREQ_BY_TYPE.items()}
 
@@ -34,31 +47,65 @@ def _parts(rrule):
     return parts
 
 
-def odoo_to_rrule(recurrence, start_local, time_zone):
+def odoo_to_rrule(recurrence, start_local, time_zone, until=None, agreed=None):
     """The canonical RRULE of an Odoo recurrence (``None`` if it has no usable rule).
 
-    ``start_local`` is the series start, naive, in ``time_zone``."""
-    freq = _FREQ_BY_TYPE.get(recurrence.rrule_type)
+    ``start_local`` is the series start, naive, in ``time_zone``; ``until`` the last day of a
+    series that ends on a date, when not the recurrence's own. ``agreed`` is the rule both
+    sides last agreed on (the series binding's base), if any: while the recurrence holds what
+    Odoo makes of it and the series still starts on one of its dates, it is the series' rule
+    (Odoo has no form for some Outlook rules, and keeps a long or endless one as 720 events)."""
+    values = {name: recurrence[name] for name in _RULE_FIELDS}
+    # Odoo expands weekly rules from the language's first day of the week
+    week_start = _RRULE_DAYS[recurrence._get_lang_week_start().weekday]
+    rule = _values_to_rrule(values, start_local, time_zone, week_start, until)
+    if rule and agreed and rule != agreed and _starts_on(agreed, start_local):
+        held, _exact = rrule_to_odoo(agreed, start_local, week_start)
+        if _values_to_rrule(held, start_local, time_zone, week_start) == rule:
+            return agreed
+    return rule
+
+
+def _values_to_rrule(values, start_local, time_zone, week_start, until=None):
+    freq = _FREQ_BY_TYPE.get(values.get("rrule_type"))
     if not freq:
         return None
-    parts = [f"FREQ={freq}", f"INTERVAL={max(recurrence.interval or 1, 1)}"]
+    parts = [f"FREQ={freq}", f"INTERVAL={max(values.get('interval') or 1, 1)}"]
+    weekday = _rrule_day(values.get("weekday"))
     if freq == "WEEKLY":
-        days = [code for code, name in zip(_RRULE_DAYS, _DAY_FIELDS) if recurrence[name]]
+        days = [code for code, name in zip(_RRULE_DAYS, _DAY_FIELDS) if values.get(name)]
         parts.append("BYDAY=" + ",".join(days or [_RRULE_DAYS[start_local.weekday()]]))
-        # Odoo expands weekly rules from the language's first day of the week
-        parts.append(f"WKST={_RRULE_DAYS[recurrence._get_lang_week_start().weekday]}")
-    elif freq == "MONTHLY" and recurrence.month_by == "day" and recurrence.weekday:
-        parts.append(f"BYDAY={recurrence.weekday};BYSETPOS={int(recurrence.byday or 1)}")
+        parts.append(f"WKST={week_start}")
+    elif freq == "MONTHLY" and values.get("month_by") == "day" and weekday:
+        parts.append(f"BYDAY={weekday};BYSETPOS={int(values.get('byday') or 1)}")
     elif freq == "MONTHLY":
-        parts.append(f"BYMONTHDAY={recurrence.day or start_local.day}")
+        parts.append(f"BYMONTHDAY={values.get('day') or start_local.day}")
     elif freq == "YEARLY":
         parts.append(f"BYMONTH={start_local.month};BYMONTHDAY={start_local.day}")
-    if recurrence.end_type == "count" and recurrence.count:
-        parts.append(f"COUNT={recurrence.count}")
-    elif recurrence.end_type == "end_date" and recurrence.until:
-        parts.append(f"UNTIL={recurrence.until:%Y%m%d}T235959")
+    until = until or values.get("until")
+    if values.get("end_type") == "count" and values.get("count"):
+        if values["count"] < ODOO_MAX_EVENTS:
+            parts.append(f"COUNT={values['count']}")
+        # else Odoo's form of a series without end (and of every longer one): no end
+    elif values.get("end_type") == "end_date" and until:
+        parts.append(f"UNTIL={until:%Y%m%d}T235959")
     rule, _warnings = normalize_rrule(";".join(parts), start_local, time_zone)
     return rule
+
+
+def _rrule_day(weekday):
+    """The RRULE day of an Odoo ``weekday`` value (``FRI`` -> ``FR``), or ``None``."""
+    code = (weekday or "")[:2].upper()
+    return code if code in _RRULE_DAYS else None
+
+
+def _starts_on(rule, start_local):
+    """Whether ``start_local`` is the first date of ``rule`` expanded from it."""
+    try:
+        first = next(iter(dateutil_rrule.rrulestr(rule, dtstart=start_local.replace(tzinfo=None))), None)
+    except (ValueError, TypeError):
+        return False
+    return first == start_local.replace(tzinfo=None)
 
 
 def rrule_to_odoo(rrule, start_local, week_start="MO"):
@@ -81,16 +128,21 @@ def rrule_to_odoo(rrule, start_local, week_start="MO"):
         # the first day of the week only matters to a rule of several days every few weeks
         exact = parts.get("WKST", "MO") == week_start or len(days) <= 1 or values["interval"] == 1
     elif rrule_type == "monthly" and days:
-        values.update(month_by="day", weekday=days[0], byday=str(int(parts.get("BYSETPOS") or 1)))
+        values.update(month_by="day", weekday=_ODOO_WEEKDAYS[_RRULE_DAYS.index(days[0])] if days[0] in _RRULE_DAYS
+                      else _ODOO_WEEKDAYS[start_local.weekday()], byday=str(int(parts.get("BYSETPOS") or 1)))
         exact = len(days) == 1
     elif rrule_type == "monthly":
         values.update(month_by="date", day=int(parts.get("BYMONTHDAY") or start_local.day))
+        # Odoo skips the months without that day; Outlook takes their last day
+        exact = values["day"] <= 28
     elif rrule_type == "yearly":
-        # Odoo repeats a yearly series on its start's month and day only.
+        # Odoo repeats a yearly series on its start's month and day only (February 29th: leap years only).
         exact = not days and int(parts.get("BYMONTH") or start_local.month) == start_local.month \
-            and int(parts.get("BYMONTHDAY") or start_local.day) == start_local.day
+            and int(parts.get("BYMONTHDAY") or start_local.day) == start_local.day \
+            and (start_local.month, start_local.day) != (2, 29)
     if parts.get("COUNT"):
         values.update(end_type="count", count=int(parts["COUNT"]))
+        exact = exact and values["count"] <= ODOO_MAX_EVENTS  # Odoo keeps the first 720 only
     elif parts.get("UNTIL"):
         values.update(end_type="end_date", until=_until_date(parts["UNTIL"]))
     else:

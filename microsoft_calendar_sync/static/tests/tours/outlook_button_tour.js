@@ -91,7 +91,7 @@ registry.category("web_tour.tours").add("microsoft_calendar_sync_panel", {
         { trigger: ".o_mcs_errors:contains('1 events could not be synchronized')" },
         {
             trigger:
-                ".o_mcs_skipped_item:contains('Weekly standup (19 occurrences)'):contains('recurring events are not synchronized yet')",
+                ".o_mcs_skipped_item:contains('Weekly standup (19 occurrences)'):contains('existed before the synchronization started')",
         },
         { trigger: ".o_mcs_skipped_item:contains('Broken invite'):contains('cannot be read')" },
         { trigger: ".o_mcs_open_skipped", run: "click" },
