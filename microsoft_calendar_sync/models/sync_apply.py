@@ -17,6 +17,7 @@ from odoo.tools import plaintext2html
 from ..utils import event_mapping
 from .calendar_event import FROM_OUTLOOK
 from .microsoft_calendar_sync import _error_text, _utc
+from .sync_series import anchor_series
 
 _logger = logging.getLogger(__name__)
 
@@ -122,7 +123,9 @@ class MicrosoftCalendarAccount(models.Model):
         creates = [(decision, response) for decision, response in ready if decision.odoo_op is Op.CREATE]
         created = Event_.browse()
         if creates:
-            vals_list = [event_mapping.core_to_odoo_values(Event_.env, decision.merged, user=user)
+            window = self._mcs_window(settings)
+            vals_list = [event_mapping.core_to_odoo_values(Event_.env, anchor_series(decision.merged, window),
+                                                           user=user)
                          for decision, _response in creates]
             created = Event_.create(vals_list)
         created_by_key = dict(zip((decision.key for decision, _response in creates), created))

@@ -37,13 +37,13 @@ from outlook_sync.mapping import (
 )
 from outlook_sync.model import Recurrence, field_equal
 from outlook_sync.reconcile import Binding, Op, OutlookItem
-from outlook_sync.recurrence import local_start
+from outlook_sync.recurrence import RRULE_DAYS, local_start
 from outlook_sync.timezones import get_zone
 from dateutil.rrule import rrulestr
 
 from odoo import fields, models
 
-from ..utils import event_mapping
+from ..utils import event_mapping, recurrence_mapping
 from .calendar_event import FROM_OUTLOOK
 from .microsoft_calendar_binding import OUTBOX_MARK, backoff
 from .microsoft_calendar_sync import _error_text, _utc
@@ -71,6 +71,30 @@ _TRANSIENT = (429, 500, 502, 503, 504)
 
 class SeriesReadFailed(OutlookSyncError):
     """Outlook could not say what a series is now: the page is not acknowledged, the next run reads it again."""
+
+
+def anchor_series(event, window):
+    """``event`` as Odoo should make it: a series without end (or ending on a date) that began
+    before the sync window starts in Odoo at its first occurrence in the window, since Odoo makes
+    at most 720 events from a series' first one (a daily series begun three years ago would have
+    none left in the window). Its pattern is unchanged, and so is the start both sides agree on
+    (:func:`~..utils.event_mapping.same_series_start`)."""
+    if event is None or event.recurrence is None or "COUNT=" in rule_text(event):
+        return event
+    zone = get_zone(event.recurrence.time_zone)
+    first = event.start if not event.all_day else datetime.combine(event.start, time(), zone)
+    if first >= window.start:
+        return event
+    duration = event.end - event.start
+    rule = rrulestr(event.recurrence.rrule, dtstart=local_start(event.start, event.recurrence.time_zone))
+    moment = rule.after(window.start.astimezone(zone).replace(tzinfo=None) - (
+        duration if not event.all_day else timedelta(days=duration.days + 1)), inc=True)
+    if moment is None:
+        return event  # over before the window (delta would not list it)
+    if event.all_day:
+        return event.replace(start=moment.date(), end=moment.date() + duration)
+    start = moment.replace(tzinfo=zone).astimezone(timezone.utc)
+    return event.replace(start=start, end=start + duration)
 
 
 def rule_text(event):
@@ -258,10 +282,27 @@ class MicrosoftCalendarAccount(models.Model):
         for graph_id, (cancelled, exceptions) in occurrences_by_series.items():
             record = store.record_by_graph_id(graph_id)
             if record is not None and record.exists() and record.kind == "series" and record.state == "synced":
+                self._mcs_note_inexact_pattern(store, record)
                 self._mcs_pull_occurrences(client, reconciler, store, record, cancelled, exceptions, counts, settings)
                 pulled.append(record)
         # the Odoo side's deleted occurrences, once Outlook's cancellations are agreed
         self._mcs_push_series_occurrences(client, store, pulled, counts)
+
+    def _mcs_note_inexact_pattern(self, store, record):
+        """Say so on the series' row when Odoo cannot hold Outlook's pattern exactly (Odoo shows the
+        closest one; Outlook keeps its own, and Odoo's approximation is never sent back)."""
+        binding = store.get(record.key)
+        series = binding.base if binding is not None else None
+        if series is None or series.recurrence is None:
+            return
+        week_start = RRULE_DAYS[self.env["calendar.recurrence"]._get_lang_week_start().weekday]
+        start_local = local_start(series.start, series.recurrence.time_zone)
+        _values, exact = recurrence_mapping.rrule_to_odoo(series.recurrence.rrule, start_local, week_start)
+        note = False if exact else self.env._(
+            "Odoo cannot repeat this series exactly as Outlook does (%(rule)s): Odoo shows the closest pattern, "
+            "Outlook keeps its own.", rule=series.recurrence.rrule)
+        if record.sync_note != note:
+            record.sync_note = note
 
     def _mcs_forget_occurrences(self, store, series_graph_id):
         for record in store.search([("series_graph_id", "=", series_graph_id)]):
@@ -396,16 +437,24 @@ class MicrosoftCalendarAccount(models.Model):
         # Odoo has not made yet (the window's extension adds them), not a deletion.
         capped = "COUNT=" not in rule_text(base) and "UNTIL=" not in rule_text(base) \
             or len(list(islice(rule, ODOO_SERIES_CAP + 1))) > ODOO_SERIES_CAP
-        last_day = max(_local_date(event, zone) for event in events) if capped else None
+        live_events = events.filtered("active")
+        last_day = max((_local_date(event, zone) for event in live_events), default=None) if capped else None
         pattern = {}  # local day -> planned start (aware), inside the window
         window_local = (window.start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1),
                         window.end.astimezone(zone).replace(tzinfo=None))
+        beyond = False  # occurrences of the window Odoo has not made (past its 720 events)
         for moment in rule.between(*window_local, inc=True):
             instant = moment.replace(tzinfo=zone) if not base.all_day else datetime.combine(moment.date(), time(), zone)
             if last_day and moment.date() > last_day:
+                beyond = window.start <= instant < window.end
                 break
             if window.start <= instant < window.end:
                 pattern[moment.date()] = instant
+        if beyond:
+            note = self.env._("Odoo holds 720 occurrences of a series at most: the occurrences after %(day)s are "
+                              "in Outlook only.", day=last_day)
+            if record.sync_note != note:
+                record.sync_note = note
         live_days = {day for day, row in row_days.items() if row.event_id.active}
         bound_events = set(rows.event_id.ids)
         duration = base.end - base.start

@@ -344,3 +344,71 @@ class TestSyncRecurring(SyncCase):
             self.account._mcs_pull_series(client, Reconciler(store), store, {"AAMkAGnoSuchSeries"}, counts,
                                           self.account._mcs_settings_values())
         self.assertFalse(self.rows(), "a series Outlook no longer has leaves nothing behind")
+
+    # -- meetings: the e-mails a single meeting would send, no more ------------------
+
+    def test_a_recurring_meeting_mails_like_a_single_one(self):
+        odoo_mails = self.odoo_mails()
+        event = self.odoo_series(name="Team weekly", count=4, partner_ids=[(4, self.bob.partner_id.id)])
+        self.push()
+        mails = self.sent_mail()
+        self.assertEqual([(mail["kind"], mail["to"]) for mail in mails], [("invitation", ["bob@contoso.com"])],
+                         "one invitation for the whole series")
+        self.clear_mail()
+        events = event.recurrence_id.calendar_event_ids.sorted("start")
+        events[1].unlink()
+        self.push()
+        self.assertEqual([(mail["kind"], mail["to"]) for mail in self.sent_mail()],
+                         [("cancellation", ["bob@contoso.com"])], "one cancellation for the deleted occurrence")
+        self.clear_mail()
+        self.sync()
+        self.assertEqual(self.sent_mail(), [], "a run with nothing to send sends nothing")
+        self.assertEqual(self.odoo_mails(), odoo_mails, "Odoo sends no invitation of its own for a synced series")
+
+    def test_first_sync_leaves_existing_recurring_meetings_out(self):
+        event = self.Event.with_context(mcs_from_outlook=True).create({
+            "name": "Old weekly", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+            "user_id": self.alice.id, "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)],
+            "recurrency": True, "rrule_type": "weekly", "interval": 1,
+            self.tomorrow.strftime("%a").lower()[:3]: True, "end_type": "count", "count": 3})
+        mine = self.Event.with_context(mcs_from_outlook=True).create({
+            "name": "Focus time", "start": self.tomorrow + timedelta(hours=3),
+            "stop": self.tomorrow + timedelta(hours=4), "user_id": self.alice.id,
+            "recurrency": True, "rrule_type": "daily", "interval": 1, "end_type": "count", "count": 3})
+        self.account.write({"last_sync": False})
+        self.clear_mail()
+        self.sync()
+        row = self.rows().filtered(lambda row: row.recurrence_id == event.recurrence_id)
+        self.assertEqual((row.kind, row.state, row.skip_reason), ("series", "skipped", "existing_meeting"))
+        self.assertEqual([master["subject"] for master in self.masters()], ["Focus time"],
+                         "the user's own series is sent, the existing meeting is not")
+        self.assertEqual(self.sent_mail(), [], "nobody is e-mailed")
+        # a later edit does not send it either
+        event.write({"name": "Old weekly (renamed)", "recurrence_update": "all_events"})
+        self.sync()
+        self.assertEqual(self.sent_mail(), [])
+        self.assertEqual(len(self.masters()), 1)
+        self.assertTrue(mine.recurrence_id)
+
+    def test_a_long_series_begun_years_ago_has_its_window_in_odoo(self):
+        first = date.today() - timedelta(days=3 * 365)
+        with self.outlook() as client:
+            master = client.create_event({
+                "subject": "Daily log", "start": {"dateTime": f"{first}T08:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{first}T08:15:00", "timeZone": "UTC"},
+                "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                               "range": {"type": "noEnd", "startDate": first.isoformat(),
+                                         "recurrenceTimeZone": "UTC"}}})
+        self.sync()
+        row = self.series_row(master["id"])
+        events = row.recurrence_id.calendar_event_ids
+        tomorrow = date.today() + timedelta(days=1)
+        self.assertIn(tomorrow, [event.start.date() for event in events],
+                      "Odoo's 720 events begin in the sync window, not three years ago")
+        self.assertGreaterEqual(max(events.mapped("start")).date(), date.today() + timedelta(days=365))
+        again = self.sync()
+        self.assertFalse(again["sent"] or again["received"], f"Outlook's series is not rewritten: {again}")
+        with self.outlook() as client:
+            stored = client.get_event(master["id"])
+        self.assertEqual(stored["recurrence"]["range"]["startDate"], first.isoformat())
+        self.assertEqual(stored["changeKey"], master["changeKey"])

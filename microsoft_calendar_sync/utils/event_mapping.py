@@ -54,7 +54,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from outlook_sync.model import Attendee, Event, Person, Recurrence, Response, Sensitivity, ShowAs
-from outlook_sync.recurrence import local_start
+from outlook_sync.recurrence import RRULE_DAYS, local_start
 from outlook_sync.timezones import resolve_time_zone
 
 from odoo import fields as odoo_fields
@@ -304,7 +304,8 @@ def odoo_series_to_core(recurrence, *, base=None):
         last = max(local_start(event.start_date if event.allday else event.start.replace(tzinfo=timezone.utc),
                                time_zone).date() for event in events)
         until = max(until, last)
-    rule = recurrence_mapping.odoo_to_rrule(recurrence, start_local, time_zone, until=until)
+    agreed = base.recurrence.rrule if base is not None and base.recurrence is not None else None
+    rule = recurrence_mapping.odoo_to_rrule(recurrence, start_local, time_zone, until=until, agreed=agreed)
     if rule is None:
         return None
     core = core.replace(time_zone=time_zone, recurrence=Recurrence(rule, time_zone),
@@ -459,7 +460,7 @@ def core_to_odoo_values(env, core_event, *, user, fields=None, record=None):
         week_start = env["calendar.recurrence"]._get_lang_week_start().weekday
         rule_values, _exact = recurrence_mapping.rrule_to_odoo(
             core_event.recurrence.rrule, local_start(core_event.start, core_event.recurrence.time_zone),
-            ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[week_start])
+            RRULE_DAYS[week_start])
         vals.update(recurrency=True, event_tz=core_event.recurrence.time_zone, **rule_values)
     if include("location"):
         vals["location"] = core_event.location or False
