@@ -459,18 +459,28 @@ class MicrosoftCalendarAccount(models.Model):
         bound_events = set(rows.event_id.ids)
         duration = base.end - base.start
         new_rows = []
-        for event in events.filtered(lambda event: event.active and event.id not in bound_events):
+        unbound = events.filtered(lambda event: event.active and event.id not in bound_events)
+        moved = []
+        for event in unbound.sorted(lambda event: not event.follow_recurrence):  # those on their own day first
             day = _local_date(event, zone)
             if day not in pattern or day in live_days:
+                if not event.follow_recurrence:
+                    moved.append(event)
                 continue  # outside the window, or its day is another occurrence's
-            live_days.add(day)
             if event.follow_recurrence and not self._mcs_occurrence_differs(event, base, pattern[day], duration):
+                live_days.add(day)
                 continue
-            new_rows.append({"key": uuid.uuid4().hex, "account_id": self.id, "event_id": event.id,
-                             "kind": "occurrence", "odoo_ref": event_mapping.odoo_ref(event),
-                             "original_start": _naive_utc(pattern[day]),
-                             "series_graph_id": record.graph_id, "recurrence_id": recurrence.id,
-                             "state": "pending", "pending": OUTBOX_MARK})
+            live_days.add(day)
+            new_rows.append(self._mcs_occurrence_row(record, recurrence, event, pattern[day]))
+        for event in moved:
+            # moved away from its planned day before Odoo could tell us: the free planned day nearest
+            # to it is where it came from (Odoo does not keep it)
+            start = _local_date(event, zone)
+            free = [day for day in pattern if day not in live_days and abs((day - start).days) <= 31]
+            if free:
+                day = min(free, key=lambda day: (abs((day - start).days), day))
+                live_days.add(day)
+                new_rows.append(self._mcs_occurrence_row(record, recurrence, event, pattern[day]))
         if new_rows:
             for row in store.Binding.create(new_rows):
                 store._index(row)
@@ -500,6 +510,13 @@ class MicrosoftCalendarAccount(models.Model):
         counts["outlook_deleted"] += len(deletes)
         counts["sent"] += len(deletes)
         return True
+
+    def _mcs_occurrence_row(self, record, recurrence, event, planned):
+        """Values of the row of an Odoo occurrence changed on its own, planned at ``planned``."""
+        return {"key": uuid.uuid4().hex, "account_id": self.id, "event_id": event.id, "kind": "occurrence",
+                "odoo_ref": event_mapping.odoo_ref(event), "original_start": _naive_utc(planned),
+                "series_graph_id": record.graph_id, "recurrence_id": recurrence.id,
+                "state": "pending", "pending": OUTBOX_MARK}
 
     @staticmethod
     def _mcs_occurrence_differs(event, series, planned, duration):

@@ -412,3 +412,23 @@ class TestSyncRecurring(SyncCase):
             stored = client.get_event(master["id"])
         self.assertEqual(stored["recurrence"]["range"]["startDate"], first.isoformat())
         self.assertEqual(stored["changeKey"], master["changeKey"])
+
+    def test_odoo_series_changed_before_its_first_push(self):
+        start = self.brussels(self.first_monday).astimezone(timezone.utc).replace(tzinfo=None)
+        event = self.Event.create({
+            "name": "Review", "start": start, "stop": start + timedelta(hours=1), "user_id": self.alice.id,
+            "recurrency": True, "rrule_type": "weekly", "interval": 1, "mon": True, "end_type": "count",
+            "count": 4, "event_tz": "Europe/Brussels"})
+        events = event.recurrence_id.calendar_event_ids.sorted("start")
+        # before the push cron ran: one occurrence moved to Tuesday 11:00, another renamed
+        moved = events[1].start + timedelta(days=1, hours=2)
+        events[1].write({"start": moved, "stop": moved + timedelta(hours=1), "recurrence_update": "self_only"})
+        events[2].write({"name": "Review (budget)", "recurrence_update": "self_only"})
+        self.push()
+        [master] = self.masters()
+        occurrences = self.instances(master["id"])
+        self.assertEqual(len(occurrences), 4, "nothing cancelled: the moved occurrence is found again")
+        outlook = sorted((item["start"]["dateTime"][:16], item["subject"]) for item in occurrences)
+        odoo = sorted((f"{item.start:%Y-%m-%dT%H:%M}", item.name) for item in events)
+        self.assertEqual(outlook, odoo, "the same occurrences at the same times with the same names")
+        self.assertEqual(sorted(self.rows().mapped("kind")), ["occurrence", "occurrence", "series"])
