@@ -21,10 +21,11 @@ occurrences is settled here:
 import json
 import logging
 import uuid
-from itertools import islice
 from datetime import datetime, time, timedelta, timezone
+from itertools import islice
 from urllib.parse import urlencode
 
+from dateutil.rrule import rrulestr
 from outlook_sync.client import BatchRequest, event_path
 from outlook_sync.errors import OutlookSyncError
 from outlook_sync.mapping import (
@@ -39,7 +40,6 @@ from outlook_sync.model import Recurrence, field_equal
 from outlook_sync.reconcile import Binding, Op, OutlookItem
 from outlook_sync.recurrence import RRULE_DAYS, local_start
 from outlook_sync.timezones import get_zone
-from dateutil.rrule import rrulestr
 
 from odoo import fields, models
 
@@ -47,10 +47,10 @@ from ..utils import event_mapping, recurrence_mapping
 from .calendar_event import FROM_OUTLOOK
 from .microsoft_calendar_binding import OUTBOX_MARK, backoff
 from .microsoft_calendar_sync import _error_text, _utc
+from .sync_pull import SKIP_UNREADABLE
 
 _logger = logging.getLogger(__name__)
 
-SKIP_UNREADABLE_SERIES = "unreadable"
 #: What a series master is read with: its fields, its cancelled and changed occurrences, our properties.
 SERIES_QUERY = urlencode({
     "$select": "subject,body,start,end,originalStartTimeZone,originalEndTimeZone,isAllDay,location,attendees,"
@@ -79,7 +79,7 @@ def anchor_series(event, window):
     at most 720 events from a series' first one (a daily series begun three years ago would have
     none left in the window). Its pattern is unchanged, and so is the start both sides agree on
     (:func:`~..utils.event_mapping.same_series_start`)."""
-    if event is None or event.recurrence is None or "COUNT=" in rule_text(event):
+    if event is None or event.recurrence is None or "COUNT=" in _rule_text(event):
         return event
     zone = get_zone(event.recurrence.time_zone)
     first = event.start if not event.all_day else datetime.combine(event.start, time(), zone)
@@ -97,7 +97,7 @@ def anchor_series(event, window):
     return event.replace(start=start, end=start + duration)
 
 
-def rule_text(event):
+def _rule_text(event):
     return event.recurrence.rrule.upper()
 
 
@@ -247,7 +247,7 @@ class MicrosoftCalendarAccount(models.Model):
                 error = answer.error
                 if answer.status in _TRANSIENT or answer.status == 0:
                     raise SeriesReadFailed(_error_text(error) if error else f"HTTP {answer.status}")
-                store.skip(reason=SKIP_UNREADABLE_SERIES, graph_id=graph_id,
+                store.skip(reason=SKIP_UNREADABLE, graph_id=graph_id,
                            error=_error_text(error) if error else f"HTTP {answer.status}")
                 counts["skipped"] += 1
                 continue
@@ -260,7 +260,7 @@ class MicrosoftCalendarAccount(models.Model):
                     raise MappingError("; ".join(warnings) or "the series has no pattern this sync can read")
             except (MappingError, ValueError) as error:
                 _logger.warning("Outlook series %s of account %s cannot be read, skipped: %s", graph_id, self.id, error)
-                store.skip(reason=SKIP_UNREADABLE_SERIES, graph_id=graph_id, error=str(error), payload=payload)
+                store.skip(reason=SKIP_UNREADABLE, graph_id=graph_id, error=str(error), payload=payload)
                 counts["skipped"] += 1
                 continue
             if record is not None and record.state == "skipped":
@@ -340,7 +340,7 @@ class MicrosoftCalendarAccount(models.Model):
             try:
                 event, _warnings = event_from_graph(payload, allow_remote_images=settings["allow_remote_images"])
             except (MappingError, ValueError) as error:
-                store.skip(reason=SKIP_UNREADABLE_SERIES, graph_id=payload["id"], error=str(error), payload=payload)
+                store.skip(reason=SKIP_UNREADABLE, graph_id=payload["id"], error=str(error), payload=payload)
                 counts["skipped"] += 1
                 continue
             meta = graph_meta(payload)
@@ -364,7 +364,7 @@ class MicrosoftCalendarAccount(models.Model):
         occurrence planned at the same time (created if Odoo has none there), with a row of its own."""
         original_start = parse_instant(original)
         if original_start is None:
-            store.skip(reason=SKIP_UNREADABLE_SERIES, graph_id=item.graph_id,
+            store.skip(reason=SKIP_UNREADABLE, graph_id=item.graph_id,
                        error=f"changed occurrence without a readable originalStart: {original!r}")
             counts["skipped"] += 1
             return
@@ -435,7 +435,7 @@ class MicrosoftCalendarAccount(models.Model):
         rule = rrulestr(base.recurrence.rrule, dtstart=local_start(base.start, zone_name))
         # Odoo makes at most 720 occurrences of a series: past its last event, a missing date is one
         # Odoo has not made yet (the window's extension adds them), not a deletion.
-        capped = "COUNT=" not in rule_text(base) and "UNTIL=" not in rule_text(base) \
+        capped = "COUNT=" not in _rule_text(base) and "UNTIL=" not in _rule_text(base) \
             or len(list(islice(rule, ODOO_SERIES_CAP + 1))) > ODOO_SERIES_CAP
         live_events = events.filtered("active")
         last_day = max((_local_date(event, zone) for event in live_events), default=None) if capped else None

@@ -432,3 +432,17 @@ class TestSyncRecurring(SyncCase):
         odoo = sorted((f"{item.start:%Y-%m-%dT%H:%M}", item.name) for item in events)
         self.assertEqual(outlook, odoo, "the same occurrences at the same times with the same names")
         self.assertEqual(sorted(self.rows().mapped("kind")), ["occurrence", "occurrence", "series"])
+
+    def test_a_series_outlook_cannot_read_now_is_read_again(self):
+        master = self.outlook_series(count=3)
+        # every try of the run fails (the client retries 503 within the run): the page is not acknowledged
+        self.fault(method="GET", path=f"/me/events/{master['id']}", status=503, times=20)
+        with self.assertLogs("odoo.addons.microsoft_calendar_sync", "WARNING"):
+            self.sync()
+        self.assertEqual(self.account.state, "error")
+        self.assertFalse(self.rows(), "nothing was decided from an unanswered read")
+        self.sandbox.world.extra.get("faults", []).clear()
+        self.sync()
+        row = self.series_row(master["id"])
+        self.assertEqual((row.kind, row.state), ("series", "synced"))
+        self.assertEqual(len(row.recurrence_id.calendar_event_ids), 3, "nothing lost")
