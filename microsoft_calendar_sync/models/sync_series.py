@@ -74,23 +74,28 @@ class SeriesReadFailed(OutlookSyncError):
 
 
 def anchor_series(event, window):
-    """``event`` as Odoo should make it: a series without end (or ending on a date) that began
-    before the sync window starts in Odoo at its first occurrence in the window, since Odoo makes
-    at most 720 events from a series' first one (a daily series begun three years ago would have
-    none left in the window). Its pattern is unchanged, and so is the start both sides agree on
-    (:func:`~..utils.event_mapping.same_series_start`)."""
-    if event is None or event.recurrence is None or "COUNT=" in _rule_text(event):
+    """``event`` as Odoo should make it.
+
+    Odoo's first event of a series must be one of its occurrences (Odoo archives
+    a first event off its pattern, and Graph's series may start before their
+    first occurrence), and Odoo makes at most 720 events from it: a series
+    without a count that began before the sync window starts in Odoo at its
+    first occurrence in the window (a daily series begun three years ago would
+    have none left in it). The pattern is unchanged, and so is the start both
+    sides agree on (:func:`~..utils.event_mapping.same_series_start`)."""
+    if event is None or event.recurrence is None:
         return event
     zone = get_zone(event.recurrence.time_zone)
-    first = event.start if not event.all_day else datetime.combine(event.start, time(), zone)
-    if first >= window.start:
-        return event
+    start_local = local_start(event.start, event.recurrence.time_zone)
+    floor = start_local
     duration = event.end - event.start
-    rule = rrulestr(event.recurrence.rrule, dtstart=local_start(event.start, event.recurrence.time_zone))
-    moment = rule.after(window.start.astimezone(zone).replace(tzinfo=None) - (
-        duration if not event.all_day else timedelta(days=duration.days + 1)), inc=True)
-    if moment is None:
-        return event  # over before the window (delta would not list it)
+    first = event.start if not event.all_day else datetime.combine(event.start, time(), zone)
+    if "COUNT=" not in _rule_text(event) and first < window.start:
+        floor = max(floor, window.start.astimezone(zone).replace(tzinfo=None) - (
+            duration if not event.all_day else timedelta(days=duration.days + 1)))
+    moment = rrulestr(event.recurrence.rrule, dtstart=start_local).after(floor, inc=True)
+    if moment is None or moment == start_local:
+        return event  # already on its first occurrence, or over before the window
     if event.all_day:
         return event.replace(start=moment.date(), end=moment.date() + duration)
     start = moment.replace(tzinfo=zone).astimezone(timezone.utc)
@@ -432,10 +437,14 @@ class MicrosoftCalendarAccount(models.Model):
                     if row.original_start}
         if not events:
             return True
-        rule = rrulestr(base.recurrence.rrule, dtstart=local_start(base.start, zone_name))
+        # the dates Odoo's events fall on: Outlook's pattern, or Odoo's closest one when it cannot hold it
+        week_start = RRULE_DAYS[self.env["calendar.recurrence"]._get_lang_week_start().weekday]
+        start_local = local_start(base.start, zone_name)
+        rule = rrulestr(recurrence_mapping.held_rrule(base.recurrence.rrule, start_local, zone_name, week_start)
+                        or base.recurrence.rrule, dtstart=start_local)
         # Odoo makes at most 720 occurrences of a series: past its last event, a missing date is one
         # Odoo has not made yet (the window's extension adds them), not a deletion.
-        capped = "COUNT=" not in _rule_text(base) and "UNTIL=" not in _rule_text(base) \
+        capped = "COUNT=" not in str(rule).upper() and "UNTIL=" not in str(rule).upper() \
             or len(list(islice(rule, ODOO_SERIES_CAP + 1))) > ODOO_SERIES_CAP
         live_events = events.filtered("active")
         last_day = max((_local_date(event, zone) for event in live_events), default=None) if capped else None
@@ -450,11 +459,10 @@ class MicrosoftCalendarAccount(models.Model):
                 break
             if window.start <= instant < window.end:
                 pattern[moment.date()] = instant
-        if beyond:
+        if beyond and not record.sync_note:  # a pattern Odoo cannot hold says more, and is said first
             note = self.env._("Odoo holds 720 occurrences of a series at most: the occurrences after %(day)s are "
                               "in Outlook only.", day=last_day)
-            if record.sync_note != note:
-                record.sync_note = note
+            record.sync_note = note
         live_days = {day for day, row in row_days.items() if row.event_id.active}
         bound_events = set(rows.event_id.ids)
         duration = base.end - base.start

@@ -32,3 +32,4 @@ from . import test_lifecycle
 from . import test_sync_log
 from . import test_cleanup
 from . import test_sync_recurring
+from . import test_sync_recurring_patterns

@@ -59,11 +59,18 @@ def odoo_to_rrule(recurrence, start_local, time_zone, until=None, agreed=None):
     # Odoo expands weekly rules from the language's first day of the week
     week_start = _RRULE_DAYS[recurrence._get_lang_week_start().weekday]
     rule = _values_to_rrule(values, start_local, time_zone, week_start, until)
-    if rule and agreed and rule != agreed and _starts_on(agreed, start_local):
-        held, _exact = rrule_to_odoo(agreed, start_local, week_start)
-        if _values_to_rrule(held, start_local, time_zone, week_start) == rule:
-            return agreed
+    if rule and agreed and rule != agreed and _starts_on(agreed, start_local) \
+            and held_rrule(agreed, start_local, time_zone, week_start) == rule:
+        return agreed
     return rule
+
+
+def held_rrule(rrule, start_local, time_zone, week_start="MO"):
+    """The canonical rule of what Odoo makes of ``rrule`` (:func:`rrule_to_odoo`): the dates its
+    events fall on. The same rule when Odoo holds it exactly, else Odoo's closest one; a series
+    longer than Odoo's 720 events has no end (Odoo's form of an endless series)."""
+    values, _exact = rrule_to_odoo(rrule, start_local, week_start)
+    return _values_to_rrule(values, start_local, time_zone, week_start)
 
 
 def _values_to_rrule(values, start_local, time_zone, week_start, until=None):
@@ -128,9 +135,15 @@ def rrule_to_odoo(rrule, start_local, week_start="MO"):
         # the first day of the week only matters to a rule of several days every few weeks
         exact = parts.get("WKST", "MO") == week_start or len(days) <= 1 or values["interval"] == 1
     elif rrule_type == "monthly" and days:
-        values.update(month_by="day", weekday=_ODOO_WEEKDAYS[_RRULE_DAYS.index(days[0])] if days[0] in _RRULE_DAYS
-                      else _ODOO_WEEKDAYS[start_local.weekday()], byday=str(int(parts.get("BYSETPOS") or 1)))
+        position = int(parts.get("BYSETPOS") or 1)
+        day = days[0] if days[0] in _RRULE_DAYS else _RRULE_DAYS[start_local.weekday()]
         exact = len(days) == 1
+        if not exact and _RRULE_DAYS[start_local.weekday()] in days:
+            # "the first working day": Odoo holds one weekday, the start's (in its place in the month),
+            # so the series' first event stays one of its occurrences (Odoo detaches it otherwise)
+            day = _RRULE_DAYS[start_local.weekday()]
+            position = -1 if position == -1 or start_local.day > 28 else (start_local.day - 1) // 7 + 1
+        values.update(month_by="day", weekday=_ODOO_WEEKDAYS[_RRULE_DAYS.index(day)], byday=str(position))
     elif rrule_type == "monthly":
         values.update(month_by="date", day=int(parts.get("BYMONTHDAY") or start_local.day))
         # Odoo skips the months without that day; Outlook takes their last day
