@@ -446,3 +446,19 @@ class TestSyncRecurring(SyncCase):
         row = self.series_row(master["id"])
         self.assertEqual((row.kind, row.state), ("series", "synced"))
         self.assertEqual(len(row.recurrence_id.calendar_event_ids), 3, "nothing lost")
+
+    def test_reset_deletes_a_series_on_both_sides(self):
+        event = self.odoo_series(count=4)
+        self.push()
+        master = self.outlook_series(subject="From Outlook", count=3)
+        self.sync()
+        self.assertEqual(len(self.masters()), 2)
+        wizard = self.env["microsoft.calendar.reset.account"].with_user(self.manager).create(
+            {"user_id": self.alice.id, "delete_mode": "both", "sync_mode": "new"})
+        wizard.action_confirm()
+        self.assertEqual(self.masters(), [], f"both series left Outlook: {wizard.result}")
+        self.assertFalse(event.exists(), "the series left Odoo")
+        self.assertFalse(self.env["calendar.event"].sudo().search([("name", "in", ("Stand-up", "From Outlook"))]))
+        self.assertFalse(self.rows())
+        self.assertNotIn(master["id"], [item["id"] for item in self.outlook_events()])
+        self.assertEqual(self.sent_mail(), [])

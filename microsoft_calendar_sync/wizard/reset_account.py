@@ -69,7 +69,8 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
             outlook = bindings.filtered(lambda b: b.graph_id and not b._mcs_has_attendees())
         odoo = Binding
         if self.delete_mode in ("odoo", "both"):
-            odoo = bindings.filtered(lambda b: b.event_id and b.event_id.user_id == account.user_id
+            odoo = bindings.filtered(lambda b: (b.event_id or b.recurrence_id.base_event_id).user_id == account.user_id
+                                     and (b.event_id or b.kind == "series")
                                      and (self.delete_mode == "odoo" or not b.graph_id or b in outlook))
         return outlook, odoo, outlook | odoo
 
@@ -120,7 +121,9 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
                                count=len(failed)))
         if self.delete_mode == "both" and (connected or account.mailbox_change):
             odoo -= failed.filtered("graph_id")  # their Outlook copies are still there
-        events = odoo.event_id
+        # a series row deletes its whole recurrence
+        events = odoo.event_id | odoo.filtered(lambda b: b.kind == "series").recurrence_id.with_context(
+            active_test=False).calendar_event_ids
         unlink = (deleted_outlook | odoo).sudo()
         unlink.unlink()
         events.sudo().with_context(**{FROM_OUTLOOK: True}).unlink()
