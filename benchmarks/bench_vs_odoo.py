@@ -12,7 +12,12 @@ same phases one after the other:
 A. N single Outlook events and M Odoo events: first sync; C changes on each
    side (Outlook edits through Graph, Odoo edits through the ORM) then an
    incremental sync; then a sync with no change.
-B. S weekly series of W occurrences in Outlook: a first inbound sync.
+B. S weekly series of W occurrences in Outlook: a first inbound sync. Then
+   the end state: the Odoo events and recurrences made, this addon's status
+   rows by kind (series / occurrence / event), and the Outlook occurrences of
+   each module's sync window (calendarView) against the Odoo events, series by
+   series, on their local dates and times in the series' time zone:
+   duplicates, occurrences missing on either side, series that differ.
 
 Odoo's module is redirected to the sandbox inside this process only: its
 ``requests`` calls to graph.microsoft.com / login.microsoftonline.com are
@@ -58,7 +63,7 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -137,6 +142,24 @@ class Sandbox:
             page = requests.get(url, headers={"Authorization": f"Bearer {token}"}, verify=self.ca_path,
                                 timeout=120).json()
             found.update({e["subject"]: (e.get("location") or {}).get("displayName") or "" for e in page["value"]})
+            url = page.get("@odata.nextLink")
+        return found
+
+    def calendar_view(self, address, start, end):
+        """What Outlook shows between ``start`` and ``end`` (calendarView: single events, occurrences and
+        exceptions, never series masters), times in UTC; read by "the user in Outlook", never counted."""
+        token = self.token(address, OUTLOOK_CLIENT)["access_token"]
+        url = self.graph_url + "/me/calendarView?" + urlencode({
+            "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "endDateTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "$select": "subject,start,end,type,seriesMasterId,isAllDay,isCancelled"})
+        headers = {"Authorization": f"Bearer {token}",
+                   "Prefer": 'outlook.timezone="UTC", odata.maxpagesize=1000'}
+        found = []
+        while url:
+            response = requests.get(url, headers=headers, verify=self.ca_path, timeout=300)
+            response.raise_for_status()
+            page = response.json()
+            found.extend(page["value"])
             url = page.get("@odata.nextLink")
         return found
 
@@ -295,6 +318,14 @@ class Side:
         with environment(self.registry) as env:
             return env["calendar.recurrence"].search_count([("base_event_id.user_id", "=", self.users[address])])
 
+    def series_events(self, address):
+        """Every Odoo event of the user, archived ones included (start/stop: naive UTC)."""
+        with environment(self.registry) as env:
+            events = env["calendar.event"].with_context(active_test=False).search(
+                [("user_id", "=", self.users[address])])
+            return [{"name": e.name, "start": e.start, "stop": e.stop, "allday": e.allday, "active": e.active,
+                     "recurrence": e.recurrence_id.id or None} for e in events]
+
 
 class OdooSide(Side):
     """Odoo's ``microsoft_calendar``: tokens written where its sign-in puts them, synced as its cron does."""
@@ -324,8 +355,16 @@ class OdooSide(Side):
             uid = self.users[address]
             env["res.users"].browse(uid).with_user(uid).sudo()._sync_microsoft_calendar()
 
+    def window(self, address):
+        """The window its delta rounds ask Outlook for (``_get_events_from_paginated_url``: range_days back,
+        twice that ahead, from midnight UTC)."""
+        with environment(self.registry) as env:
+            days = int(env["ir.config_parameter"].sudo().get_param("microsoft_calendar.sync.range_days", 365))
+        today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - timedelta(days=days), today + timedelta(days=2 * days)
+
     def status_rows(self, address):
-        return "(no such table)"
+        return {}
 
     def errors(self, address):
         return ""
@@ -373,12 +412,23 @@ class OurSide(Side):
         with environment(self.registry) as env:
             self._account(env, address)._mcs_sync()
 
+    def window(self, address):
+        """The addon's own sync window of the account (the settings' days back and forward)."""
+        with environment(self.registry) as env:
+            account = self._account(env, address)
+            window = account._mcs_window(account._mcs_settings_values())
+            return window.start, window.end
+
     def status_rows(self, address):
+        """kind -> "state: count, ..." of the account's microsoft.calendar.binding rows."""
         with environment(self.registry) as env:
             groups = env["microsoft.calendar.binding"].sudo()._read_group(
-                [("user_id", "=", self.users[address])], ["state", "skip_reason"], ["__count"])
-            return ", ".join(f"{state}{f' ({reason})' if reason else ''}: {count}"
-                             for state, reason, count in groups) or "none"
+                [("account_id", "=", self._account(env, address).id)], ["kind", "state", "skip_reason"],
+                ["__count"])
+            rows = {}
+            for kind, state, reason, count in groups:
+                rows.setdefault(kind, []).append(f"{state}{f' ({reason})' if reason else ''} {count}")
+            return {kind: ", ".join(parts) for kind, parts in rows.items()}
 
     def errors(self, address):
         with environment(self.registry) as env:
@@ -477,9 +527,9 @@ def end_state_a(side, sandbox, address, n, m, c):
 
 
 def workload_b(side, meter, sandbox, address, series, weeks, base):
-    """S weekly series of W occurrences in Outlook: a first inbound sync."""
+    """S weekly series of W occurrences in Outlook: a first inbound sync, then the end state."""
     days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-    events = []
+    events, planned = [], {}
     for k in range(series):
         start = base.replace(hour=6) + timedelta(days=k % 7, hours=k // 7)
         events.append({
@@ -488,16 +538,116 @@ def workload_b(side, meter, sandbox, address, series, weeks, base):
                 "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [days[start.weekday()]]},
                 "range": {"type": "numbered", "numberOfOccurrences": weeks,
                           "startDate": start.strftime("%Y-%m-%d")}}})
+        # the occurrences as seeded (UTC), to tell an occurrence lost in Outlook from one never made
+        planned[f"Series {k}"] = [start.replace(tzinfo=timezone.utc) + timedelta(weeks=i) for i in range(weeks)]
     sandbox.control("POST", "/seed", {"mailboxes": [{"address": address, "events": events}]})
     side.connect(address)
     phases = {"first": measure(meter, sandbox, lambda: side.sync(address))}
-    odoo = side.odoo_events(address)
-    phases["end"] = {
-        "outlook series": sum(1 for e in sandbox.events(address) if e["type"] == "seriesMaster"),
-        "odoo events": len(odoo), "odoo recurrences": side.recurrences(address),
-        "binding rows": side.status_rows(address),
-    }
+    phases["end"], phases["series detail"] = end_state_b(side, sandbox, address, planned, timedelta(minutes=30))
     return phases
+
+
+def _utc_instant(value):
+    """A Graph dateTimeTimeZone read with ``Prefer: outlook.timezone="UTC"`` -> aware UTC datetime."""
+    return datetime.fromisoformat(value["dateTime"][:19]).replace(tzinfo=timezone.utc)
+
+
+def _local(start, end, zone, all_day):
+    """The local dates/times of an occurrence in its series' zone (its dates only when all day)."""
+    if all_day:
+        return (start.date().isoformat(), end.date().isoformat())
+    return (start.astimezone(zone).strftime("%Y-%m-%d %H:%M"), end.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+
+
+def end_state_b(side, sandbox, address, planned, duration):
+    """Outlook's occurrences in the module's sync window against its Odoo events, series by series,
+    on their local dates and times in the series' time zone (the zone of the Outlook series)."""
+    from outlook_sync.timezones import get_zone, resolve_time_zone  # noqa: PLC0415
+
+    window_start, window_end = side.window(address)
+
+    def inside(moment):
+        return window_start <= moment < window_end
+
+    stored = sandbox.events(address)
+    masters = [e for e in stored if e["type"] == "seriesMaster"]
+    zones = {}
+    for master in masters:
+        name = ((master.get("recurrence") or {}).get("range") or {}).get("recurrenceTimeZone") \
+            or master.get("start_time_zone") or "UTC"
+        zones[master["subject"]] = get_zone(resolve_time_zone(name)[0])
+    utc = get_zone("UTC")
+
+    # Outlook: the occurrences (and changed occurrences) calendarView shows in the window
+    view = [e for e in sandbox.calendar_view(address, window_start, window_end)
+            if e.get("type") in ("occurrence", "exception") and not e.get("isCancelled")]
+    outlook = {}  # subject -> Counter of local (start, end)
+    for item in view:
+        start, end = _utc_instant(item["start"]), _utc_instant(item["end"])
+        if inside(start):
+            zone = zones.get(item["subject"], utc)
+            outlook.setdefault(item["subject"], Counter())[_local(start, end, zone, item.get("isAllDay"))] += 1
+    # what was seeded, in the window
+    expected = {name: Counter(_local(s, s + duration, zones.get(name, utc), False) for s in starts if inside(s))
+                for name, starts in planned.items()}
+    # Odoo: the user's events (naive UTC), by name
+    all_events = side.series_events(address)
+    live = [e for e in all_events if e["active"]]
+    odoo, recurrences, outside = {}, {}, 0
+    for event in live:
+        start = event["start"].replace(tzinfo=timezone.utc)
+        recurrences.setdefault(event["name"], set()).add(event["recurrence"])
+        if not inside(start):
+            outside += 1
+            continue
+        zone = zones.get(event["name"], utc)
+        key = _local(start, event["stop"].replace(tzinfo=timezone.utc), zone, event["allday"])
+        odoo.setdefault(event["name"], Counter())[key] += 1
+
+    names = sorted(set(expected) | set(outlook) | set(odoo), key=lambda n: (len(n), n))
+    same, detail = 0, []
+    lost_outlook = lost_odoo = not_in_outlook = 0
+    for name in names:
+        want, have_outlook, have_odoo = expected.get(name, Counter()), outlook.get(name, Counter()), \
+            odoo.get(name, Counter())
+        lost_outlook += sum((want - have_outlook).values())
+        lost_odoo += sum((have_outlook - have_odoo).values())
+        not_in_outlook += sum((+have_odoo - have_outlook).values())
+        if set(have_odoo) == set(have_outlook) and have_outlook:
+            same += 1
+        else:
+            only_outlook = sorted(set(have_outlook) - set(have_odoo))
+            only_odoo = sorted(set(have_odoo) - set(have_outlook))
+            detail.append(f"{name}: {sum(have_outlook.values())} in Outlook, {sum(have_odoo.values())} in Odoo; "
+                          f"only in Outlook {len(only_outlook)} {only_outlook[:2]}, only in Odoo {len(only_odoo)} "
+                          f"{only_odoo[:2]}")
+    outlook_keys = Counter((e["subject"], e["start"]["dateTime"]) for e in view)
+    odoo_keys = Counter((e["name"], e["start"]) for e in live)
+    rows = side.status_rows(address)
+    end = {
+        "outlook series (masters)": len(masters),
+        "outlook single events": sum(1 for e in stored if e["type"] == "singleInstance"),
+        "sync window": f"{window_start:%Y-%m-%d} .. {window_end:%Y-%m-%d}",
+        "outlook occurrences in window": sum(sum(c.values()) for c in outlook.values()),
+        "odoo events created": len(live),
+        "odoo events archived": len(all_events) - len(live),
+        "odoo events outside window": outside,
+        "odoo events not in a recurrence": sum(1 for e in live if not e["recurrence"]),
+        "odoo recurrences created": side.recurrences(address),
+        "series in several recurrences": sum(1 for ids in recurrences.values() if len(ids - {None}) > 1),
+        "status rows: series": rows.get("series", "-") if rows else "-",
+        "status rows: occurrence": rows.get("occurrence", "-") if rows else "-",
+        "status rows: event": rows.get("event", "-") if rows else "-",
+        "outlook duplicates": sum(k - 1 for k in outlook_keys.values() if k > 1) + sum(
+            k - 1 for k in Counter(m["subject"] for m in masters).values() if k > 1),
+        "odoo duplicates": sum(k - 1 for k in odoo_keys.values() if k > 1),
+        "lost in outlook": lost_outlook,
+        "lost in odoo": lost_odoo,
+        "odoo events not in outlook": not_in_outlook,
+        "series on Outlook's local dates/times": f"{same} of {len(planned)}",
+        "mails Outlook sent": len(sandbox.control("GET", f"/mail?mailbox={address}")["value"]),
+    }
+    return end, detail
 
 
 # ---------------------------------------------------------------------------
@@ -577,9 +727,10 @@ def print_end_state(title, results):
     print(f"\n{title}:")
     keys = list(results[ODOO]["end"])
     width = max(len(k) for k in keys)
-    print(f"  {'':{width}}  {'Odoo' + chr(39) + 's module':>16}  ours")
+    column = max([16] + [len(str(results[ODOO]["end"][key])) for key in keys])
+    print(f"  {'':{width}}  {'Odoo' + chr(39) + 's module':>{column}}  ours")
     for key in keys:
-        print(f"  {key:{width}}  {str(results[ODOO]['end'][key]):>16}  {results[OURS]['end'][key]}")
+        print(f"  {key:{width}}  {str(results[ODOO]['end'][key]):>{column}}  {results[OURS]['end'][key]}")
 
 
 def print_requests(title, results, phases):
@@ -688,10 +839,32 @@ def report(args, results, log_path):
     if "B" in results[ODOO]:
         verdicts["B"] = print_table(f"B. First inbound sync of {args.series} weekly series of {args.weeks} occurrences",
                     {k: v["B"] for k, v in results.items()}, ["first"], TARGETS_B,
-                    note="target for once recurring events sync; this addon skips recurring events today.")
+                    note="Status rows: this addon's microsoft.calendar.binding rows of the account, by kind and "
+                         "state. Each module's events are compared in its own sync window with what Outlook shows "
+                         "there (calendarView), on local dates/times in the series' zone; \"lost in outlook\": "
+                         "seeded occurrences Outlook no longer shows.")
         print_end_state("End state of B", {k: v["B"] for k, v in results.items()})
+        for side in (ODOO, OURS):
+            detail = results[side]["B"]["series detail"]
+            if detail:
+                print(f"  {side}: {len(detail)} series differ from Outlook; first ones:")
+                for line in detail[:5]:
+                    print(f"    {line}")
         print_requests("B", {k: v["B"] for k, v in results.items()}, ["first"])
         print(f"  our account after the run: {results[OURS]['B']['status']}")
+        ours, odoo = results[OURS]["B"]["first"]["http"], results[ODOO]["B"]["first"]["http"]
+        end = results[OURS]["B"]["end"]
+        wrong = {key: end[key] for key in ("outlook duplicates", "odoo duplicates", "lost in outlook", "lost in odoo",
+                                           "odoo events not in outlook") if end[key]}
+        matching = end["series on Outlook's local dates/times"]
+        met = "met" if TARGETS_B[("first", "http")][1](ours, odoo) else "NOT met"
+        if matching == f"{args.series} of {args.series}" and not wrong:
+            state = "every series on Outlook's local dates/times, no duplicate, nothing lost"
+        else:
+            state = f"NOT right: {matching} series on Outlook's local dates/times" + "".join(
+                f", {key} {value}" for key, value in wrong.items())
+        print(f"\nB target, first inbound sync of the {args.series} series <= 1/10 of Odoo's module's requests: "
+              f"{ours} vs {odoo}, {met}; this addon's end state: {state}")
     if args.json:
         args.json.write_text(json.dumps({"date": datetime.now(timezone.utc).isoformat(), "machine": machine(),
                                          "versions": versions(), "sizes": vars(args) | {"json": str(args.json)},

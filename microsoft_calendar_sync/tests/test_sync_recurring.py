@@ -462,3 +462,17 @@ class TestSyncRecurring(SyncCase):
         self.assertFalse(self.rows())
         self.assertNotIn(master["id"], [item["id"] for item in self.outlook_events()])
         self.assertEqual(self.sent_mail(), [])
+
+    def test_clean_up_removes_our_series_and_archives_imported_ones(self):
+        event = self.odoo_series(count=3)
+        self.push()
+        self.outlook_series(subject="From Outlook", count=3)
+        self.sync()
+        message = self.account.with_user(self.alice).action_mcs_cleanup(archive_imported=True)
+        self.assertEqual([master["subject"] for master in self.masters()], ["From Outlook"],
+                         f"only the series Odoo created left Outlook: {message}")
+        self.assertFalse(self.env["calendar.event"].search([("name", "=", "From Outlook")]),
+                         "the imported series is archived in Odoo")
+        self.assertTrue(event.exists() and event.active, "Odoo's own series stays in Odoo")
+        self.assertFalse(self.rows())
+        self.assertEqual(self.sent_mail(), [])

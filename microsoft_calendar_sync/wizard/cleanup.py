@@ -26,7 +26,6 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..models.calendar_event import FROM_OUTLOOK
-from ..utils import event_mapping
 
 #: Events per page of the listing of our events.
 LIST_PAGE = 100
@@ -43,8 +42,8 @@ class MicrosoftCalendarAccount(models.Model):
 
     def _mcs_created_in_outlook(self, client):
         """(ids of the events this module created in the mailbox, ids of those that are meetings, kept)."""
-        prefix = "%s:%s:" % (self.env["ir.config_parameter"].sudo().get_param("database.uuid"),
-                             event_mapping.REF_MODEL)
+        # events and series (calendar.event / calendar.recurrence references) of this database
+        prefix = "%s:" % self.env["ir.config_parameter"].sudo().get_param("database.uuid")
         params = {
             "$filter": "singleValueExtendedProperties/Any(ep: ep/id eq '%s' and startswith(ep/value, '%s'))"
                        % (ODOO_REF_PROPERTY_ID, prefix),
@@ -68,11 +67,12 @@ class MicrosoftCalendarAccount(models.Model):
         """Bindings of events imported from Outlook (not in ``created``, the ids of the events we created
         there) whose Odoo copy only this account holds."""
         Binding = self.env["microsoft.calendar.binding"].sudo()
-        bindings = Binding.search([("account_id", "=", self.id), ("event_id", "!=", False),
-                                   ("graph_id", "!=", False), ("graph_id", "not in", list(created)),
-                                   ("state", "!=", "skipped")])
+        bindings = Binding.search([("account_id", "=", self.id), "|", ("event_id", "!=", False),
+                                   ("kind", "=", "series"), ("graph_id", "!=", False),
+                                   ("graph_id", "not in", list(created)), ("state", "!=", "skipped")])
         shared = Binding.search([("event_id", "in", bindings.event_id.ids), ("account_id", "!=", self.id)]).event_id
-        return bindings.filtered(lambda b: b.event_id.user_id == self.user_id and b.event_id not in shared)
+        return bindings.filtered(lambda b: (b.event_id or b.recurrence_id.base_event_id).user_id == self.user_id
+                                 and (b.event_id or b.recurrence_id) and b.event_id not in shared)
 
     def _mcs_cleanup_preview(self):
         """What a clean-up would do now: {"outlook": count, "meetings": kept, "imported": count}."""
@@ -112,7 +112,8 @@ class MicrosoftCalendarAccount(models.Model):
                               error=str(error))) from error
         # only what Outlook confirmed: the rest stays bound and listed for the next clean-up
         self.env["microsoft.calendar.binding"].sudo().search(
-            [("account_id", "=", account.id), ("graph_id", "in", deleted)]).unlink()
+            [("account_id", "=", account.id), "|", ("graph_id", "in", deleted),
+             ("series_graph_id", "in", deleted)]).unlink()  # a series' changed occurrences go with it
         lines = [_("%(count)s events removed from Outlook.", count=len(deleted))]
         if failed:
             lines.append(_("%(count)s events could not be removed (%(error)s); run the clean-up again to "
@@ -123,7 +124,7 @@ class MicrosoftCalendarAccount(models.Model):
                            count=len(meetings)))
         if archive_imported:
             imported = account._mcs_imported_bindings(ours + meetings)
-            events = imported.event_id
+            events = imported.event_id | imported.filtered(lambda b: b.kind == "series").recurrence_id.calendar_event_ids
             imported.unlink()  # first: archiving a bound event would delete it in Outlook
             events.with_context(**{FROM_OUTLOOK: True}).write({"active": False})
             lines.append(_("%(count)s Odoo copies of Outlook events archived.", count=len(events)))
