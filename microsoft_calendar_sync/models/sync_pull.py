@@ -24,8 +24,12 @@ from .microsoft_calendar_sync import _error_text, _utc
 
 _logger = logging.getLogger(__name__)
 
-#: Delta page size asked of Graph.
-PAGE_SIZE = 100
+#: Delta page size asked of Graph (``Prefer: odata.maxpagesize``). A recurring series lists every
+#: occurrence of the window (as a small stub), so a calendar of weekly series is mostly stubs: 500 keeps
+#: a first sync of 100 yearly series to a dozen pages. Graph's maximum is not documented; the header is
+#: a preference (RFC 7240), and Graph is observed to return more than asked when series expand
+#: (microsoftgraph/microsoft-graph-docs#7352, msgraph-sdk-dotnet#3070), never to refuse it.
+PAGE_SIZE = 500
 SKIP_UNREADABLE = "unreadable"
 
 

@@ -129,11 +129,11 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_push_chunks(self, client, reconciler, store, due, counts, settings):
         for first in range(0, len(due), PUSH_CHUNK):
             chunk = due[first:first + PUSH_CHUNK]
-            self._mcs_find_occurrences(client, store, chunk)
+            found = self._mcs_find_occurrences(client, store, chunk)  # Outlook occurrences of Odoo's changed ones
             odoo_items, odoo_deleted = self._mcs_odoo_items(store, chunk, organizer_only=True)
             store.include_pending = True
             store.offer = {record.key for record in chunk}
-            decisions = reconciler.plan(odoo_items, (), odoo_deleted=odoo_deleted)
+            decisions = reconciler.plan(odoo_items, found, odoo_deleted=odoo_deleted)
             store.include_pending = False
             self._mcs_apply(client, reconciler, store, decisions, counts, settings)
             live = store.Binding.browse([record.id for record in chunk]).exists()  # forgotten rows are gone

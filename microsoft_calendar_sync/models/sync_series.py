@@ -355,14 +355,50 @@ class MicrosoftCalendarAccount(models.Model):
             if row is not None and row.state != "skipped" and row.event_id.active:
                 if row.change_key != meta.change_key:
                     bound_items.append(item)
+                continue
+            if row is not None:
+                store.delete(row.key)
+            original = parse_instant(payload.get("originalStart"))
+            if original is not None and self._mcs_link_waiting_occurrence(store, record, item, original):
+                bound_items.append(item)  # changed on both sides before they met: merged field by field
             else:
-                if row is not None:
-                    store.delete(row.key)
                 unbound.append((item, payload.get("originalStart")))
         if bound_items:
             self._mcs_apply_outlook(client, reconciler, store, bound_items, [], counts, settings)
         for item, original in unbound:
             self._mcs_bind_exception(store, record, recurrence, item, original, Event_, counts)
+
+    @staticmethod
+    def _mcs_planned_occurrence(store, series_graph_id, original_start):
+        """The occurrence as its series planned it at ``original_start`` (aware UTC): the base of an
+        occurrence row, so that changes made to it on both sides before they met are merged field by
+        field (``None`` when the series is not agreed yet)."""
+        series_record = store.record_by_graph_id(series_graph_id)
+        binding = store.get(series_record.key) if series_record is not None else None
+        series = binding.base if binding is not None else None
+        if series is None or series.recurrence is None:
+            return None
+        duration = series.end - series.start
+        if series.all_day:
+            day = original_start.astimezone(get_zone(series.recurrence.time_zone)).date()
+            start, end = day, day + duration
+        else:
+            start, end = original_start, original_start + duration
+        return series.replace(start=start, end=end, recurrence=None, odoo_ref="", odoo_url="",
+                              odoo_record_url="", odoo_record_name="")
+
+    def _mcs_link_waiting_occurrence(self, store, record, item, original_start):
+        """An occurrence changed in Odoo whose row waits for its Outlook occurrence, which Outlook
+        changed too: the row is linked to it (with the planned occurrence as base) and reconciled."""
+        naive = _naive_utc(original_start)
+        waiting = store.search([("series_graph_id", "=", record.graph_id), ("graph_id", "=", False),
+                                ("original_start", "=", naive)])[:1] if record.graph_id else None
+        if not waiting or not waiting.event_id.active:
+            return False
+        planned = self._mcs_planned_occurrence(store, record.graph_id, original_start)
+        store.save(Binding(key=waiting.key, odoo_ref=waiting.odoo_ref, graph_id=item.graph_id, ical_uid=item.ical_uid,
+                           change_key="", base=planned or item.event, pending=OUTBOX_MARK))
+        return True
 
     def _mcs_bind_exception(self, store, record, recurrence, item, original, Event_, counts):
         """An occurrence changed in Outlook that Odoo does not know as such: written on the Odoo
@@ -544,8 +580,9 @@ class MicrosoftCalendarAccount(models.Model):
         the other side of the row, as the series had it; the push then writes the Odoo changes on it."""
         todo = [record for record in records
                 if record.kind == "occurrence" and not record.graph_id and record.original_start]
+        items = []
         if not todo:
-            return
+            return items
         answers = client.batch([BatchRequest("GET", f"{event_path(record.series_graph_id)}/instances?" + urlencode({
             "startDateTime": (record.original_start - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "endDateTime": (record.original_start + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}))
@@ -569,5 +606,10 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             meta = graph_meta(found)
             event = event.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+            # the base is the occurrence as planned: what Outlook changed on it meanwhile is merged too
+            planned = self._mcs_planned_occurrence(
+                store, record.series_graph_id, record.original_start.replace(tzinfo=timezone.utc))
             store.save(Binding(key=record.key, odoo_ref=record.odoo_ref, graph_id=meta.id, ical_uid=meta.ical_uid,
-                               change_key=meta.change_key, base=event, pending=OUTBOX_MARK))
+                               change_key=meta.change_key, base=planned or event, pending=OUTBOX_MARK))
+            items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key, meta.ical_uid))
+        return items

@@ -476,3 +476,43 @@ class TestSyncRecurring(SyncCase):
         self.assertTrue(event.exists() and event.active, "Odoo's own series stays in Odoo")
         self.assertFalse(self.rows())
         self.assertEqual(self.sent_mail(), [])
+
+    def test_one_occurrence_changed_on_both_sides_keeps_both_changes(self):
+        event = self.odoo_series(count=4)
+        self.push()
+        [master] = self.masters()
+        events = event.recurrence_id.calendar_event_ids.sorted("start")
+        occurrence = self.instances(master["id"])[1]
+        # before they meet: Odoo renames the second occurrence, Outlook gives it a room
+        events[1].write({"name": "Stand-up (demo)", "recurrence_update": "self_only"})
+        self.outlook_update(occurrence["id"], {"location": {"displayName": "Room 7"}})
+        self.sync()
+        self.assertEqual((events[1].name, events[1].location), ("Stand-up (demo)", "Room 7"))
+        with self.outlook() as client:
+            stored = client.get_event(occurrence["id"])
+        self.assertEqual((stored["subject"], stored["location"]["displayName"]), ("Stand-up (demo)", "Room 7"))
+        self.assertEqual(self.env["calendar.event"].sudo().search_count([("name", "like", "Stand-up")]), 4,
+                         "no occurrence was duplicated")
+        self.assertEqual(sorted(self.rows().mapped("kind")), ["occurrence", "series"])
+
+    def test_outlook_this_and_following(self):
+        master = self.outlook_series(count=6)
+        self.sync()
+        recurrence = self.series_row(master["id"]).recurrence_id
+        split = self.first_monday + timedelta(days=21)
+        # Outlook's "this and following": the series ends before the split, a new one starts there
+        self.outlook_update(master["id"], {"recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+            "range": {"type": "endDate", "startDate": self.first_monday.isoformat(),
+                      "endDate": (split - timedelta(days=1)).isoformat(),
+                      "recurrenceTimeZone": "Romance Standard Time"}}})
+        later = self.outlook_series(subject="Weekly review (later)", count=3, first=split)
+        self.sync()
+        old_events = self.series_row(master["id"]).recurrence_id.calendar_event_ids.filtered("active")
+        new_events = self.series_row(later["id"]).recurrence_id.calendar_event_ids.filtered("active")
+        self.assertEqual([moment.date() for moment in self.local_starts(old_events)],
+                         [self.first_monday + timedelta(weeks=week) for week in range(3)])
+        self.assertEqual([moment.date() for moment in self.local_starts(new_events)],
+                         [split + timedelta(weeks=week) for week in range(3)])
+        self.assertEqual(self.env["calendar.event"].sudo().search_count([("name", "like", "Weekly review")]), 6)
+        self.assertTrue(recurrence)
