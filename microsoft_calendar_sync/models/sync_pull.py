@@ -67,8 +67,10 @@ class MicrosoftCalendarAccount(models.Model):
         while True:
             last_page = self._mcs_pull_round(client, reconciler, store, window, counts, settings)
             if not catch_up or last_page is None or last_page.fresh_round:
-                return  # a fresh round lists the window as it is now: nothing to catch up
+                break  # a fresh round lists the window as it is now: nothing to catch up
             catch_up = False
+        # once a day: long series get the occurrences the moving window reaches (sync_series.py)
+        self._mcs_extend_series(store, window, counts)
 
     def _mcs_pull_round(self, client, reconciler, store, window, counts, settings):
         """One delta round from the stored link (or a fresh one); returns its last page."""

@@ -120,6 +120,10 @@ def _local_date(event, zone):
 class MicrosoftCalendarAccount(models.Model):
     _inherit = "microsoft.calendar.account"
 
+    series_extended_on = fields.Date(
+        readonly=True, copy=False,
+        help="When the account's long series last got the occurrences the moving sync window reaches.")
+
     # ------------------------------------------------------------------ the Odoo side of a series
 
     @staticmethod
@@ -433,6 +437,63 @@ class MicrosoftCalendarAccount(models.Model):
         row.write({"kind": "occurrence", "original_start": naive, "series_graph_id": record.graph_id,
                    "recurrence_id": recurrence.id})
         counts["synced"] += 1
+
+    # ------------------------------------------------------------------ the moving window
+
+    def _mcs_extend_series(self, store, window, counts):
+        """Once a day: Odoo makes at most 720 events of a series, so a long series (without end, or
+        longer than that) gets, in Odoo, the occurrences the sync window reaches past its last event,
+        as Odoo would have made them (Outlook has them all already: nothing is sent)."""
+        today = fields.Date.context_today(self)
+        if self.series_extended_on == today:
+            return
+        self.series_extended_on = today
+        Event_ = self.env["calendar.event"].sudo().with_context(
+            **event_mapping.QUIET_CONTEXT, **{FROM_OUTLOOK: True, "mail_create_nolog": True,
+                                               "mail_create_nosubscribe": True, "tracking_disable": True})
+        week_start = RRULE_DAYS[self.env["calendar.recurrence"]._get_lang_week_start().weekday]
+        for record in store.search([("kind", "=", "series"), ("state", "=", "synced")]):
+            binding = store.get(record.key)
+            recurrence = self._mcs_series_recurrence(record)
+            series = binding.base if binding is not None else None
+            if not recurrence or series is None or series.recurrence is None:
+                continue
+            zone_name = series.recurrence.time_zone
+            zone = get_zone(zone_name)
+            start_local = local_start(series.start, zone_name)
+            rule = rrulestr(recurrence_mapping.held_rrule(series.recurrence.rrule, start_local, zone_name, week_start)
+                            or series.recurrence.rrule, dtstart=start_local)
+            events = event_mapping.series_events(recurrence)
+            if not events or len(list(islice(rule, ODOO_SERIES_CAP + 1))) <= ODOO_SERIES_CAP:
+                continue  # Odoo made every occurrence
+            last = events[-1]
+            last_local = (datetime.combine(last.start_date, time()) if last.allday
+                          else last.start.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None))
+            skip = set(json.loads(record.cancelled_dates or "[]")) | {
+                row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date().isoformat()
+                for row in store.search([("series_graph_id", "=", record.graph_id)]) if row.original_start}
+            missing = [moment for moment in rule.between(last_local, window.end.astimezone(zone).replace(tzinfo=None))
+                       if moment.date().isoformat() not in skip]
+            if not missing:
+                continue
+            [values] = recurrence.base_event_id.copy_data()
+            duration = last.stop - last.start
+            vals_list = []
+            for moment in missing:
+                if last.allday:
+                    day = moment.date()
+                    vals_list.append(dict(values, start=datetime.combine(day, time(8)),
+                                          stop=datetime.combine(day + (last.stop_date - last.start_date), time(18)),
+                                          start_date=day, stop_date=day + (last.stop_date - last.start_date),
+                                          recurrence_id=recurrence.id, follow_recurrence=True))
+                else:
+                    start = _naive_utc(moment.replace(tzinfo=zone))
+                    vals_list.append(dict(values, start=start, stop=start + duration,
+                                          recurrence_id=recurrence.id, follow_recurrence=True))
+            Event_.create(vals_list)
+            counts["odoo_created"] += len(vals_list)
+            if record.sync_note:
+                self._mcs_note_inexact_pattern(store, record)  # the "720 occurrences" note no longer holds
 
     # ------------------------------------------------------------------ Odoo -> Outlook
 

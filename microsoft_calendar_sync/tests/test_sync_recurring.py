@@ -516,3 +516,30 @@ class TestSyncRecurring(SyncCase):
                          [split + timedelta(weeks=week) for week in range(3)])
         self.assertEqual(self.env["calendar.event"].sudo().search_count([("name", "like", "Weekly review")]), 6)
         self.assertTrue(recurrence)
+
+    def test_a_series_longer_than_odoo_holds_grows_with_the_window(self):
+        self.env["ir.config_parameter"].sudo().set_param("microsoft_calendar_sync.sync_days_forward", "800")
+        first = date.today() + timedelta(days=1)
+        with self.outlook() as client:
+            master = client.create_event({
+                "subject": "Daily check", "start": {"dateTime": f"{first}T07:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{first}T07:10:00", "timeZone": "UTC"},
+                "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                               "range": {"type": "noEnd", "startDate": first.isoformat(),
+                                         "recurrenceTimeZone": "UTC"}}})
+        self.sync()
+        row = self.series_row(master["id"])
+        self.assertIn("720", row.sync_note or "", "until then, the row says Odoo holds 720 of them")
+        self.account.series_extended_on = False  # the next day
+        counts = self.sync()
+        events = row.recurrence_id.calendar_event_ids
+        last = max(events.mapped("start")).date()
+        self.assertGreaterEqual(last, date.today() + timedelta(days=799),
+                                f"past Odoo's 720 events, up to the window's end ({len(events)} events)")
+        self.assertEqual(len(events), len(set(events.mapped("start"))), "no occurrence twice")
+        self.assertFalse(row.sync_note)
+        self.assertFalse(counts["sent"], "Outlook has them all already: nothing is sent")
+        self.assertFalse(self.instances(master["id"], datetime.now(timezone.utc),
+                                        datetime.now(timezone.utc) + timedelta(days=10)) == [])
+        again = self.sync()
+        self.assertFalse(again["sent"] or again["odoo_created"], f"once a day, and nothing to add: {again}")
