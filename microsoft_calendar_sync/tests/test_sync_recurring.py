@@ -4,8 +4,10 @@ recurrence and back, changed and cancelled occurrences both ways, whole-series e
 and deletions, local times across DST, one status row per series and per changed
 occurrence, and no e-mail."""
 
+import importlib.util
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from unittest.mock import patch
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -543,3 +545,33 @@ class TestSyncRecurring(SyncCase):
                                         datetime.now(timezone.utc) + timedelta(days=10)) == [])
         again = self.sync()
         self.assertFalse(again["sent"] or again["odoo_created"], f"once a day, and nothing to add: {again}")
+
+    def test_upgrade_from_skipped_recurring_rows(self):
+        """19.0.1.3.0's migration: the rows that skipped series go, a fresh round imports Outlook's
+        series and Odoo's own (not meetings) join the outbox."""
+        master = self.outlook_series(count=3)
+        self.sync()
+        self.rows().unlink()  # as an earlier version left it: a skipped row, no recurrence
+        Binding = self.env["microsoft.calendar.binding"].sudo()
+        Binding.create({"key": "old-skip", "account_id": self.account.id, "graph_id": master["id"],
+                        "state": "skipped", "skip_reason": "recurring", "outlook_subject": "Weekly review"})
+        self.env["calendar.recurrence"].sudo().search([]).calendar_event_ids.with_context(
+            mcs_from_outlook=True).unlink()
+        own = self.Event.with_context(mcs_from_outlook=True).create({
+            "name": "Gym", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+            "user_id": self.alice.id, "recurrency": True, "rrule_type": "daily", "interval": 1,
+            "end_type": "count", "count": 2})
+        path = Path(__file__).parent.parent / "migrations" / "19.0.1.3.0" / "post-migrate.py"
+        spec = importlib.util.spec_from_file_location("mcs_migration_19_0_1_3_0", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "19.0.1.2.0")
+        self.env.invalidate_all()
+        self.assertFalse(Binding.search([("skip_reason", "=", "recurring")]))
+        self.assertFalse(self.account.delta_link, "a fresh round lists the unchanged series again")
+        self.sync()
+        row = self.series_row(master["id"])
+        self.assertEqual((row.kind, row.state), ("series", "synced"))
+        self.assertEqual(len(row.recurrence_id.calendar_event_ids), 3)
+        self.assertEqual(sorted(item["subject"] for item in self.masters()), ["Gym", "Weekly review"])
+        self.assertTrue(own.recurrence_id)

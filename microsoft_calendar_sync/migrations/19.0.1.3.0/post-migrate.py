@@ -14,6 +14,8 @@ def migrate(cr, version):
     rows.unlink()
     accounts.write({"delta_link": False})
     for account in accounts.filtered(lambda account: account.state in ("connected", "error", "syncing")):
-        events = env["calendar.event"].search([("user_id", "=", account.user_id.id), ("recurrence_id", "!=", False)])
+        window = account._mcs_window(account._mcs_settings_values())
+        events = env["calendar.event"].search([("user_id", "=", account.user_id.id), ("recurrence_id", "!=", False),
+                                               ("stop", ">=", window.start.replace(tzinfo=None))])
         own = events.filtered(lambda event: not (event.partner_ids - account.user_id.partner_id))
         own.with_user(account.user_id).sudo()._mcs_mark_pending()
