@@ -322,6 +322,7 @@ class MicrosoftCalendarAccount(models.Model):
         recurrence = self._mcs_series_recurrence(record)
         if not recurrence:
             return
+        window = self._mcs_window(settings)
         Event_ = self.env["calendar.event"].sudo().with_context(
             **event_mapping.QUIET_CONTEXT, **{FROM_OUTLOOK: True, "mail_notrack": True, "tracking_disable": True})
         zone = get_zone(recurrence.event_tz or "UTC")
@@ -354,6 +355,10 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             meta = graph_meta(payload)
             row = store.record_by_graph_id(meta.id)
+            original = parse_instant(payload.get("originalStart"))
+            if row is None and not self._mcs_in_window(event) and (
+                    original is None or not window.start <= original < window.end):
+                continue  # a changed occurrence outside the sync window, like any event there: not synced
             event = event.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
             item = OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key, meta.ical_uid)
             if row is not None and row.state != "skipped" and row.event_id.active:
@@ -362,7 +367,6 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             if row is not None:
                 store.delete(row.key)
-            original = parse_instant(payload.get("originalStart"))
             if original is not None and self._mcs_link_waiting_occurrence(store, record, item, original):
                 bound_items.append(item)  # changed on both sides before they met: merged field by field
             else:

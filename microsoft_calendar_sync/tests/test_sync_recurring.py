@@ -575,3 +575,33 @@ class TestSyncRecurring(SyncCase):
         self.assertEqual(len(row.recurrence_id.calendar_event_ids), 3)
         self.assertEqual(sorted(item["subject"] for item in self.masters()), ["Gym", "Weekly review"])
         self.assertTrue(own.recurrence_id)
+
+    def test_a_changed_occurrence_outside_the_window_stays_out(self):
+        first = _monday_after(date.today() - timedelta(days=70))
+        master = self.outlook_series(subject="Old review", count=20, first=first)
+        outside, inside = self.instances(master["id"], datetime.combine(first, time(), timezone.utc),
+                                          datetime.combine(first + timedelta(days=1), time(), timezone.utc)) + \
+            self.instances(master["id"])[:1]
+        self.outlook_update(outside["id"], {"subject": "Old review (moved)"})
+        self.outlook_update(inside["id"], {"subject": "Review (this week)"})
+        self.sync()
+        row = self.series_row(master["id"])
+        names = row.recurrence_id.calendar_event_ids.mapped("name")
+        self.assertIn("Review (this week)", names)
+        self.assertNotIn("Old review (moved)", names, "outside the sync window, like any event there")
+        self.assertEqual(sorted(self.rows().mapped("kind")), ["occurrence", "series"])
+
+    def test_odoo_archived_occurrence_is_cancelled_in_outlook(self):
+        event = self.odoo_series(count=4)
+        self.push()
+        [master] = self.masters()
+        events = event.recurrence_id.calendar_event_ids.sorted("start")
+        archived_day = self.local_starts(events[2])[0].date()
+        events[2].action_mass_archive("self_only")
+        self.push()
+        days = [datetime.fromisoformat(item["start"]["dateTime"][:19]).replace(tzinfo=timezone.utc)
+                .astimezone(BRUSSELS).date() for item in self.instances(master["id"])]
+        self.assertEqual(len(days), 3)
+        self.assertNotIn(archived_day, days)
+        self.sync()
+        self.assertEqual(len(event.recurrence_id.calendar_event_ids.filtered("active")), 3)
