@@ -21,11 +21,9 @@ occurrences is settled here:
 import json
 import logging
 import uuid
-from datetime import datetime, time, timedelta, timezone
-from itertools import islice
+from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlencode
 
-from dateutil.rrule import rrulestr
 from outlook_sync.client import BatchRequest, event_path
 from outlook_sync.errors import OutlookSyncError
 from outlook_sync.mapping import (
@@ -38,6 +36,7 @@ from outlook_sync.mapping import (
 )
 from outlook_sync.model import Recurrence, field_equal
 from outlook_sync.reconcile import Binding, Op, OutlookItem
+from outlook_sync import series as series_core
 from outlook_sync.recurrence import RRULE_DAYS, local_start
 from outlook_sync.timezones import get_zone
 
@@ -60,8 +59,6 @@ SERIES_QUERY = urlencode({
     "$expand": f"exceptionOccurrences,singleValueExtendedProperties($filter=id eq '{ODOO_REF_PROPERTY_ID}' "
                f"or id eq '{MEETING_URL_PROPERTY_ID}')",
 })
-#: Odoo makes at most this many events of a series (calendar.recurrence's MAX_RECURRENT_EVENT).
-ODOO_SERIES_CAP = 720
 #: The fields an occurrence can hold apart from its series (times are compared on their own).
 OCCURRENCE_FIELDS = ("subject", "body_html", "location", "online_meeting_url", "attendees", "show_as",
                      "sensitivity", "reminder_minutes", "categories")
@@ -74,36 +71,9 @@ class SeriesReadFailed(OutlookSyncError):
 
 
 def anchor_series(event, window):
-    """``event`` as Odoo should make it.
-
-    Odoo's first event of a series must be one of its occurrences (Odoo archives
-    a first event off its pattern, and Graph's series may start before their
-    first occurrence), and Odoo makes at most 720 events from it: a series
-    without a count that began before the sync window starts in Odoo at its
-    first occurrence in the window (a daily series begun three years ago would
-    have none left in it). The pattern is unchanged, and so is the start both
-    sides agree on (:func:`~..utils.event_mapping.same_series_start`)."""
-    if event is None or event.recurrence is None:
-        return event
-    zone = get_zone(event.recurrence.time_zone)
-    start_local = local_start(event.start, event.recurrence.time_zone)
-    floor = start_local
-    duration = event.end - event.start
-    first = event.start if not event.all_day else datetime.combine(event.start, time(), zone)
-    if "COUNT=" not in _rule_text(event) and first < window.start:
-        floor = max(floor, window.start.astimezone(zone).replace(tzinfo=None) - (
-            duration if not event.all_day else timedelta(days=duration.days + 1)))
-    moment = rrulestr(event.recurrence.rrule, dtstart=start_local).after(floor, inc=True)
-    if moment is None or moment == start_local:
-        return event  # already on its first occurrence, or over before the window
-    if event.all_day:
-        return event.replace(start=moment.date(), end=moment.date() + duration)
-    start = moment.replace(tzinfo=zone).astimezone(timezone.utc)
-    return event.replace(start=start, end=start + duration)
-
-
-def _rule_text(event):
-    return event.recurrence.rrule.upper()
+    """``event`` as Odoo should make it (:func:`outlook_sync.series.anchor`): Odoo archives a first
+    event off its pattern and makes at most 720 events from it."""
+    return series_core.anchor(event, window.start) if event is not None else None
 
 
 def _naive_utc(moment):
@@ -386,14 +356,7 @@ class MicrosoftCalendarAccount(models.Model):
         series = binding.base if binding is not None else None
         if series is None or series.recurrence is None:
             return None
-        duration = series.end - series.start
-        if series.all_day:
-            day = original_start.astimezone(get_zone(series.recurrence.time_zone)).date()
-            start, end = day, day + duration
-        else:
-            start, end = original_start, original_start + duration
-        return series.replace(start=start, end=end, recurrence=None, odoo_ref="", odoo_url="",
-                              odoo_record_url="", odoo_record_name="")
+        return series_core.planned_occurrence(series, original_start)
 
     def _mcs_link_waiting_occurrence(self, store, record, item, original_start):
         """An occurrence changed in Odoo whose row waits for its Outlook occurrence, which Outlook
@@ -455,29 +418,24 @@ class MicrosoftCalendarAccount(models.Model):
         Event_ = self.env["calendar.event"].sudo().with_context(
             **event_mapping.QUIET_CONTEXT, **{FROM_OUTLOOK: True, "mail_create_nolog": True,
                                                "mail_create_nosubscribe": True, "tracking_disable": True})
-        week_start = RRULE_DAYS[self.env["calendar.recurrence"]._get_lang_week_start().weekday]
         for record in store.search([("kind", "=", "series"), ("state", "=", "synced")]):
             binding = store.get(record.key)
             recurrence = self._mcs_series_recurrence(record)
             series = binding.base if binding is not None else None
             if not recurrence or series is None or series.recurrence is None:
                 continue
-            zone_name = series.recurrence.time_zone
-            zone = get_zone(zone_name)
-            start_local = local_start(series.start, zone_name)
-            rule = rrulestr(recurrence_mapping.held_rrule(series.recurrence.rrule, start_local, zone_name, week_start)
-                            or series.recurrence.rrule, dtstart=start_local)
+            zone = get_zone(series.recurrence.time_zone)
+            rule = self._mcs_held_rule(series)
             events = event_mapping.series_events(recurrence)
-            if not events or len(list(islice(rule, ODOO_SERIES_CAP + 1))) <= ODOO_SERIES_CAP:
+            if not events or not series_core.longer_than(rule, recurrence_mapping.ODOO_MAX_EVENTS):
                 continue  # Odoo made every occurrence
             last = events[-1]
             last_local = (datetime.combine(last.start_date, time()) if last.allday
                           else last.start.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None))
-            skip = set(json.loads(record.cancelled_dates or "[]")) | {
-                row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date().isoformat()
+            skip = {date.fromisoformat(day) for day in json.loads(record.cancelled_dates or "[]")} | {
+                row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date()
                 for row in store.search([("series_graph_id", "=", record.graph_id)]) if row.original_start}
-            missing = [moment for moment in rule.between(last_local, window.end.astimezone(zone).replace(tzinfo=None))
-                       if moment.date().isoformat() not in skip]
+            missing = series_core.extension(rule, last_local, window.end, series.recurrence.time_zone, skip)
             if not missing:
                 continue
             [values] = recurrence.base_event_id.copy_data()
@@ -528,73 +486,33 @@ class MicrosoftCalendarAccount(models.Model):
                 or not record.graph_id:
             return True
         base = binding.base
-        zone_name = base.recurrence.time_zone
-        zone = get_zone(zone_name)
+        zone = get_zone(base.recurrence.time_zone)
         window = self._mcs_window(self._mcs_settings_values())
-        events = self.env["calendar.event"].sudo().with_context(active_test=False).search(
-            [("recurrence_id", "=", recurrence.id)])
-        rows = store.search([("series_graph_id", "=", record.graph_id)])
-        row_days = {row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date(): row for row in rows
-                    if row.original_start}
+        events = self.env["calendar.event"].sudo().search([("recurrence_id", "=", recurrence.id)])
         if not events:
             return True
-        # the dates Odoo's events fall on: Outlook's pattern, or Odoo's closest one when it cannot hold it
-        week_start = RRULE_DAYS[self.env["calendar.recurrence"]._get_lang_week_start().weekday]
-        start_local = local_start(base.start, zone_name)
-        rule = rrulestr(recurrence_mapping.held_rrule(base.recurrence.rrule, start_local, zone_name, week_start)
-                        or base.recurrence.rrule, dtstart=start_local)
-        # Odoo makes at most 720 occurrences of a series: past its last event, a missing date is one
-        # Odoo has not made yet (the window's extension adds them), not a deletion.
-        capped = "COUNT=" not in str(rule).upper() and "UNTIL=" not in str(rule).upper() \
-            or len(list(islice(rule, ODOO_SERIES_CAP + 1))) > ODOO_SERIES_CAP
-        live_events = events.filtered("active")
-        last_day = max((_local_date(event, zone) for event in live_events), default=None) if capped else None
-        pattern = {}  # local day -> planned start (aware), inside the window
-        window_local = (window.start.astimezone(zone).replace(tzinfo=None) - timedelta(days=1),
-                        window.end.astimezone(zone).replace(tzinfo=None))
-        beyond = False  # occurrences of the window Odoo has not made (past its 720 events)
-        for moment in rule.between(*window_local, inc=True):
-            instant = moment.replace(tzinfo=zone) if not base.all_day else datetime.combine(moment.date(), time(), zone)
-            if last_day and moment.date() > last_day:
-                beyond = window.start <= instant < window.end
-                break
-            if window.start <= instant < window.end:
-                pattern[moment.date()] = instant
-        if beyond and not record.sync_note:  # a pattern Odoo cannot hold says more, and is said first
-            note = self.env._("Odoo holds 720 occurrences of a series at most: the occurrences after %(day)s are "
-                              "in Outlook only.", day=last_day)
-            record.sync_note = note
-        live_days = {day for day, row in row_days.items() if row.event_id.active}
-        bound_events = set(rows.event_id.ids)
-        duration = base.end - base.start
-        new_rows = []
-        unbound = events.filtered(lambda event: event.active and event.id not in bound_events)
-        moved = []
-        for event in unbound.sorted(lambda event: not event.follow_recurrence):  # those on their own day first
-            day = _local_date(event, zone)
-            if day not in pattern or day in live_days:
-                if not event.follow_recurrence:
-                    moved.append(event)
-                continue  # outside the window, or its day is another occurrence's
-            if event.follow_recurrence and not self._mcs_occurrence_differs(event, base, pattern[day], duration):
-                live_days.add(day)
-                continue
-            live_days.add(day)
-            new_rows.append(self._mcs_occurrence_row(record, recurrence, event, pattern[day]))
-        for event in moved:
-            # moved away from its planned day before Odoo could tell us: the free planned day nearest
-            # to it is where it came from (Odoo does not keep it)
-            start = _local_date(event, zone)
-            free = [day for day in pattern if day not in live_days and abs((day - start).days) <= 31]
-            if free:
-                day = min(free, key=lambda day: (abs((day - start).days), day))
-                live_days.add(day)
-                new_rows.append(self._mcs_occurrence_row(record, recurrence, event, pattern[day]))
+        rows = store.search([("series_graph_id", "=", record.graph_id)])
+        bound = set(rows.event_id.ids)
+        by_id = {event.id: event for event in events}
+        plan = series_core.plan_occurrences(
+            base, self._mcs_held_rule(base), window.start, window.end,
+            [series_core.SideOccurrence(event.id, _local_date(event, zone), event.follow_recurrence)
+             for event in events if event.id not in bound],
+            bound_days={row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date()
+                        for row in rows if row.original_start and row.event_id.active},
+            agreed_cancelled={date.fromisoformat(day) for day in json.loads(record.cancelled_dates or "[]")},
+            cap=recurrence_mapping.ODOO_MAX_EVENTS,
+            differs=lambda key, planned: self._mcs_occurrence_differs(by_id[key], base, planned))
+        if plan.beyond and not record.sync_note:  # a pattern Odoo cannot hold says more, and is said first
+            record.sync_note = self.env._("Odoo holds 720 occurrences of a series at most: the occurrences after "
+                                          "%(day)s are in Outlook only.", day=plan.last_day)
+        new_rows = [self._mcs_occurrence_row(record, recurrence, by_id[key], planned)
+                    for key, planned in plan.changed]
         if new_rows:
             for row in store.Binding.create(new_rows):
                 store._index(row)
         agreed = set(json.loads(record.cancelled_dates or "[]"))
-        todo = [day for day in sorted(pattern) if day not in live_days and day.isoformat() not in agreed]
+        todo = list(plan.deleted)
         if not todo:
             return True
         lookups = [BatchRequest("GET", f"{event_path(record.graph_id)}/instances?" + urlencode({
@@ -628,16 +546,21 @@ class MicrosoftCalendarAccount(models.Model):
                 "state": "pending", "pending": OUTBOX_MARK}
 
     @staticmethod
-    def _mcs_occurrence_differs(event, series, planned, duration):
+    def _mcs_occurrence_differs(event, series, planned):
         """Whether an Odoo occurrence says something its series does not (it must be sent on its own)."""
         core = event_mapping.odoo_event_to_core(event, base=series)
-        if series.all_day:
-            expected_start, expected_end = planned.date(), planned.date() + duration
-        else:
-            expected_start, expected_end = planned, planned + duration
-        if core.all_day != series.all_day or core.start != expected_start or core.end != expected_end:
+        expected = series_core.planned_occurrence(series, planned)
+        if core.all_day != series.all_day or core.start != expected.start or core.end != expected.end:
             return True
         return any(not field_equal(name, getattr(core, name), getattr(series, name)) for name in OCCURRENCE_FIELDS)
+
+    def _mcs_held_rule(self, series):
+        """The dateutil rule Odoo's events of ``series`` follow: its own, or Odoo's closest form of it."""
+        week_start = RRULE_DAYS[self.env["calendar.recurrence"]._get_lang_week_start().weekday]
+        start_local = local_start(series.start, series.recurrence.time_zone)
+        held = recurrence_mapping.held_rrule(series.recurrence.rrule, start_local, series.recurrence.time_zone,
+                                             week_start)
+        return series_core.expand(series, held)
 
     def _mcs_find_occurrences(self, client, store, records):
         """Occurrences changed on their own in Odoo that Outlook does not know as such yet: their
