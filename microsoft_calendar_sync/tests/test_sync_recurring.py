@@ -58,6 +58,16 @@ class TestSyncRecurring(SyncCase):
                               "recurrenceTimeZone": "Romance Standard Time"}},
                 **extra})
 
+    def outlook_daily_series(self, subject, first):
+        """A daily series without end at 08:00 UTC from ``first``."""
+        with self.outlook() as client:
+            return client.create_event({
+                "subject": subject, "start": {"dateTime": f"{first}T08:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": f"{first}T08:15:00", "timeZone": "UTC"},
+                "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                               "range": {"type": "noEnd", "startDate": first.isoformat(),
+                                         "recurrenceTimeZone": "UTC"}}})
+
     def instances(self, master_id, first=None, last=None):
         first = first or datetime.now(timezone.utc) - timedelta(days=30)
         last = last or datetime.now(timezone.utc) + timedelta(days=400)
@@ -394,13 +404,7 @@ class TestSyncRecurring(SyncCase):
 
     def test_a_long_series_begun_years_ago_has_its_window_in_odoo(self):
         first = date.today() - timedelta(days=3 * 365)
-        with self.outlook() as client:
-            master = client.create_event({
-                "subject": "Daily log", "start": {"dateTime": f"{first}T08:00:00", "timeZone": "UTC"},
-                "end": {"dateTime": f"{first}T08:15:00", "timeZone": "UTC"},
-                "recurrence": {"pattern": {"type": "daily", "interval": 1},
-                               "range": {"type": "noEnd", "startDate": first.isoformat(),
-                                         "recurrenceTimeZone": "UTC"}}})
+        master = self.outlook_daily_series("Daily log", first)
         self.sync()
         row = self.series_row(master["id"])
         events = row.recurrence_id.calendar_event_ids
@@ -521,14 +525,7 @@ class TestSyncRecurring(SyncCase):
 
     def test_a_series_longer_than_odoo_holds_grows_with_the_window(self):
         self.env["ir.config_parameter"].sudo().set_param("microsoft_calendar_sync.sync_days_forward", "800")
-        first = date.today() + timedelta(days=1)
-        with self.outlook() as client:
-            master = client.create_event({
-                "subject": "Daily check", "start": {"dateTime": f"{first}T07:00:00", "timeZone": "UTC"},
-                "end": {"dateTime": f"{first}T07:10:00", "timeZone": "UTC"},
-                "recurrence": {"pattern": {"type": "daily", "interval": 1},
-                               "range": {"type": "noEnd", "startDate": first.isoformat(),
-                                         "recurrenceTimeZone": "UTC"}}})
+        master = self.outlook_daily_series("Daily check", date.today() + timedelta(days=1))
         self.sync()
         row = self.series_row(master["id"])
         self.assertIn("720", row.sync_note or "", "until then, the row says Odoo holds 720 of them")
