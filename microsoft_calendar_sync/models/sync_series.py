@@ -224,7 +224,7 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             if not answer.ok or not isinstance(answer.body, dict):
                 error = answer.error
-                if answer.status in _TRANSIENT or answer.status == 0:
+                if answer.status in _TRANSIENT or not answer.status:
                     raise SeriesReadFailed(_error_text(error) if error else f"HTTP {answer.status}")
                 store.skip(reason=SKIP_UNREADABLE, graph_id=graph_id,
                            error=_error_text(error) if error else f"HTTP {answer.status}")
