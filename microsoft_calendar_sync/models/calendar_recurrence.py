@@ -38,8 +38,10 @@ class CalendarRecurrence(models.Model):
         return result
 
     def _mcs_mark_series_pending(self):
+        # only the organizer's mailbox changes a series in Outlook (an invitee's copy is not written)
         rows = self.env["microsoft.calendar.binding"].sudo().search(
-            [("kind", "=", "series"), ("recurrence_id", "in", self.ids), ("state", "not in", ("skipped", "held"))])
+            [("kind", "=", "series"), ("recurrence_id", "in", self.ids), ("state", "not in", ("skipped", "held"))]
+        ).filtered(lambda row: row.user_id == row.recurrence_id.base_event_id.user_id)
         if rows:
             rows.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
             self.env["calendar.event"]._mcs_trigger_push()

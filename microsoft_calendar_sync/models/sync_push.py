@@ -72,12 +72,14 @@ class MicrosoftCalendarAccount(models.Model):
             if not record.odoo_ref:
                 continue
             if record.kind == "series":
+                recurrence = self._mcs_series_recurrence(record)
+                if organizer_only and recurrence and recurrence.base_event_id.user_id != self.user_id:
+                    continue  # a series the user is invited to: only its organizer's mailbox changes it
                 binding = store.get(record.key)
                 core = self._mcs_series_odoo_item_event(record, binding.base if binding else None)
                 if core is None:
                     deleted.append(record.odoo_ref)
                     continue
-                recurrence = self._mcs_series_recurrence(record)
                 store.recurrence_ids[record.odoo_ref] = recurrence.id
                 items.append(OdooItem(record.odoo_ref, self._mcs_outlook_made(core, binding),
                                       _utc(max(recurrence.calendar_event_ids.mapped("write_date")))))

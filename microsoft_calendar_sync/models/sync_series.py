@@ -131,7 +131,7 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_series_odoo_item_event(self, record, base):
         """The core form of a series row's Odoo side, or ``None`` if the series is gone from Odoo."""
         recurrence = self._mcs_series_recurrence(record)
-        if not recurrence or recurrence.base_event_id.user_id != self.user_id:
+        if not recurrence:
             return None
         if record.base_event_id != recurrence.base_event_id:
             former = record.base_event_id

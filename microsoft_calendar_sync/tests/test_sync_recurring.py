@@ -602,3 +602,38 @@ class TestSyncRecurring(SyncCase):
         self.assertNotIn(archived_day, days)
         self.sync()
         self.assertEqual(len(event.recurrence_id.calendar_event_ids.filtered("active")), 3)
+
+    def test_a_series_the_user_is_only_invited_to(self):
+        bob = self.assert_connected(self.connect(self.bob), self.bob, "bob@contoso.com")
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        first = self.first_monday
+        with settings.graph_client(bob._mcs_sign_in()) as client:
+            client.create_event({
+                "subject": "Bob's weekly", "attendees": [
+                    {"emailAddress": {"address": "alice@contoso.com", "name": "Alice"}, "type": "required"}],
+                "start": {"dateTime": f"{first}T10:00:00", "timeZone": "Romance Standard Time"},
+                "end": {"dateTime": f"{first}T11:00:00", "timeZone": "Romance Standard Time"},
+                "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+                               "range": {"type": "numbered", "startDate": first.isoformat(),
+                                         "numberOfOccurrences": 3, "recurrenceTimeZone": "Romance Standard Time"}}})
+        self.clear_mail()
+        [copy] = [item for item in self.masters() if item["subject"] == "Bob's weekly"]
+        for _run in range(3):
+            counts = self.sync()
+            self.assertFalse(counts["sent"], f"an invitation's copy is never written or deleted: {counts}")
+        row = self.series_row(copy["id"])
+        self.assertEqual((row.kind, row.state), ("series", "synced"))
+        events = row.recurrence_id.calendar_event_ids
+        self.assertEqual(len(events), 3)
+        self.assertEqual(set(events.user_id.mapped("login")), {"bob"}, "the organizer is Bob")
+        self.assertIn(self.alice.partner_id, events[0].partner_ids)
+        self.assertEqual(self.sent_mail(), [])
+        # a change of the series' rule in Odoo (by its organizer's side) never deletes Alice's copy
+        row.recurrence_id.sudo().write({"count": 2})
+        self.assertEqual(row.state, "synced", "an invitee's row is not queued by the organizer's change")
+        row.write({"state": "pending", "pending": "odoo changed"})  # as a "Sync now" retry would
+        counts = self.sync()
+        self.assertFalse(counts["sent"] or counts["errors"], counts)
+        self.assertEqual(row.state, "synced")
+        self.assertIn(copy["id"], [item["id"] for item in self.outlook_events()])
+        self.assertEqual(self.sent_mail(), [], "no cancellation was tried from an invitee's mailbox")
