@@ -38,7 +38,8 @@ class MicrosoftCalendarAccount(models.Model):
         account = self.sudo()
         figures = {key: counts.get(key, 0) for key in ("sent", "received", "conflicts", "errors", "skipped",
                                                         "odoo_created", "odoo_deleted")}
-        account.write({"last_run_counts": figures, "last_run_end": fields.Datetime.now()})
+        # (the figures of an idle run are those of the one before: only the end time is written then)
+        account._mcs_set_values({"last_run_counts": figures, "last_run_end": fields.Datetime.now()})
         if any(figures[key] for key in ODOO_CHANGES):
             account.user_id._bus_send(CHANGED_NOTIFICATION, {"account_id": account.id, **figures})
 

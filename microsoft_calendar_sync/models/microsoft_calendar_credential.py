@@ -35,8 +35,10 @@ class MicrosoftCalendarCredential(models.Model):
         """The newest tokens saved for ``user`` under ``connection_key`` (sudo), or an empty recordset."""
         if not connection_key:
             return self.sudo().browse()
-        return self.sudo().search(
-            [("user_id", "=", user.id), ("connection_key", "=", connection_key)], limit=1)
+        # one query: the row and its tokens (a sync run reads them at each start)
+        return self.sudo().search_fetch(
+            [("user_id", "=", user.id), ("connection_key", "=", connection_key)],
+            ["token_cache", "home_account_id"], limit=1)
 
     @api.model
     def _mcs_save(self, user, connection_key, token_cache, home_account_id):

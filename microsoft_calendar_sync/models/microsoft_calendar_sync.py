@@ -22,10 +22,24 @@ second worker skips an account that is being synced, and a run that finds at a
 commit point that the user paused, disconnected or reconnected the account
 meanwhile stops there. Every run has a time budget (the core's ``Deadline``);
 what is left is done by the next run.
+
+What an idle run costs (issue 16): most runs find nothing to do, so such a run
+is one transaction with one commit, at its end. It does not commit the
+transient "Synchronizing..." state first: a run commits it (:meth:`_mcs_mark_syncing`)
+only once it has work, that is before its second Graph request (more delta
+pages, Outlook writes, checks) or at its first commit point that follows work,
+so people see it during every run that lasts. The commit points a run reaches
+before its push while it has read nothing but delta pages without changes (its
+first one, at its start, among them) are deferred to the run's end: what they
+would make durable is a newer resume link only, and a run killed before its end
+reads the same empty pages again from the previous link. The push's commit
+points are never deferred (its creates' transactionIds are durable before the
+POST). The account row is locked and read in one query (:meth:`_mcs_lock`).
 """
 
 import logging
 import time
+import weakref
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -41,6 +55,7 @@ from outlook_sync.retry import Deadline
 import odoo
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL, Query
 
 from .microsoft_calendar_binding import OUTBOX_MARK
 from .microsoft_calendar_config import DEFAULTS, PARAM
@@ -59,6 +74,35 @@ CLIENT_TIMEOUT = (5.0, 30.0)
 
 class LockLost(Exception):
     """Another worker took the account between two commit points: this run stops."""
+
+
+#: The runs under way, by cursor then account id (what the commit points and the lock ask of their run).
+_RUNS = weakref.WeakKeyDictionary()
+#: "Whatever the account row says": the connection a run works for when it has read none yet.
+_ROW_KEY = object()
+
+
+class _Run:
+    """One run of one account while it goes on: the connection it works for, whether
+    people were told it synchronizes (``marked``), whether it is still reading; and the
+    token provider of its Graph client, which sees every request before it leaves."""
+
+    __slots__ = ("account", "signin", "connection_key", "counts", "requests", "marked", "reading")
+
+    def __init__(self, account, signin, connection_key, counts):
+        self.account, self.signin, self.connection_key, self.counts = account, signin, connection_key, counts
+        self.requests = 0
+        self.marked = False
+        #: Until the push: a commit point reached while the run changed nothing may wait (see _mcs_commit).
+        self.reading = True
+
+    def get_token(self, force_refresh=False):
+        self.requests += 1
+        if self.requests > 1 and not self.marked:
+            # A second request (another page, a check, an Outlook write, a retry): the run
+            # has work; people see "Synchronizing..." before it is done.
+            self.account._mcs_mark_syncing()
+        return self.signin.get_token(force_refresh)
 
 
 def _utc(moment):
@@ -208,7 +252,7 @@ class MicrosoftCalendarAccount(models.Model):
             # call neither runs it nor waits on the row to write its pass.
             if account._mcs_lock():
                 account.write({field: number, "last_run_start": fields.Datetime.now()})
-                account._mcs_sync(pull=pull, trigger=account._mcs_run_trigger(trigger))
+                account._mcs_sync(pull=pull, trigger=account._mcs_run_trigger(trigger), locked=True)
                 if self._mcs_commit_allowed():
                     # its work is committed; the cron's remaining count is this pass's accounts not yet run
                     self.env["ir.cron"]._commit_progress(1, remaining=left)
@@ -226,8 +270,25 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_commit_allowed(self):
         return not odoo.modules.module.current_test
 
+    def _mcs_run(self):
+        """The run of this account under way in this transaction, or None."""
+        return _RUNS.get(self.env.cr, {}).get(self.id)
+
     def _mcs_commit(self, relock=True):
-        """A commit point of the run (no-op inside tests, which cannot commit)."""
+        """A commit point of the run (no-op inside tests, which cannot commit).
+
+        Before the push, a commit point reached while the run has done nothing but read (one
+        Graph request at most: a second one commits "Synchronizing...", see :class:`_Run`; and
+        no change in its counts) is deferred to the next one or to the run's end: it would only make a newer resume link
+        durable (pages read again from the previous link bring the same nothing). Any other
+        commit point of a run commits, and its run is "Synchronizing..." from there on: the
+        push's, which make the creates' transactionIds durable before the POST, always do."""
+        run = self._mcs_run()
+        if run is not None and not run.marked:
+            if run.reading and self._mcs_run_outcome(run.counts, None) == "idle":
+                return
+            run.marked = True
+            self._mcs_set_values({"state": "syncing"})
         if self._mcs_commit_allowed():
             # What was applied (Odoo records, bindings, resume link) is now
             # durable: a crash after this point resumes from here.
@@ -236,19 +297,48 @@ class MicrosoftCalendarAccount(models.Model):
             if relock and not self._mcs_lock():
                 raise LockLost()
 
+    def _mcs_mark_syncing(self):
+        """The run has work: commit the "Synchronizing..." state people see while it goes on."""
+        run = self._mcs_run()
+        if run is not None and not run.marked:
+            run.marked = True
+            self._mcs_set_values({"state": "syncing"})
+            self._mcs_commit()
+
+    def _mcs_set_values(self, values):
+        """Write the values that differ from the account's (a write of equal values costs an
+        UPDATE of write_date, and the chatter's tracking of the state)."""
+        account = self.sudo()
+        changed = {name: value for name, value in values.items() if account[name] != value}
+        if changed:
+            account.write(changed)
+
     def _mcs_lock(self):
         """Hold the account row for this run; False if another worker holds it, or if the
-        user paused, disconnected or reconnected the account since the run read it (its
-        cached ``connection_key`` is the run's): the run must then stop, not write over it."""
-        self.sudo().flush_recordset(["state", "connection_key"])  # a pause or resume of this transaction
-        self.env.cr.execute(
-            "SELECT state, connection_key FROM microsoft_calendar_account WHERE id = %s FOR UPDATE SKIP LOCKED",
-            [self.id])
-        row = self.env.cr.fetchone()
-        if not row:
+        user paused, disconnected or reconnected the account since the run read it (the
+        connection the run works for is not the row's): the run must then stop, not write
+        over it.
+
+        One query locks the row (``FOR UPDATE SKIP LOCKED``, in a sub-select) and reads it
+        into the cache, as the run is about to read it anyway (after a commit the cache is
+        empty)."""
+        account = self.sudo()
+        run = account._mcs_run()
+        if run is not None:
+            connection_key = run.connection_key
+        elif account.env.cache.contains(account, account._fields["connection_key"]):
+            connection_key = account.connection_key
+        else:
+            connection_key = _ROW_KEY  # nothing read yet: the run works for the row's connection
+        # this transaction's own pause or resume first; then the row's values, not the cache's
+        account.invalidate_recordset(["state", "connection_key"])
+        table = SQL.identifier(account._table)
+        query = Query(account.env, account._table, account._table_sql)
+        query.add_where(SQL("%s IN (SELECT id FROM %s WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                            SQL.identifier(account._table, "id"), table, account.id))
+        if not account._fetch_query(query, account._determine_fields_to_fetch()):
             return False
-        state, connection_key = row
-        return state not in STOPPED_STATES and connection_key == self.sudo().connection_key
+        return account.state not in STOPPED_STATES and connection_key in (_ROW_KEY, account.connection_key)
 
     # ------------------------------------------------------------------ one run
 
@@ -272,26 +362,33 @@ class MicrosoftCalendarAccount(models.Model):
             "allow_remote_images": self.env["microsoft.calendar.config"]._mcs_settings().allow_remote_images,
         }
 
-    def _mcs_sync(self, pull=True, budget=RUN_BUDGET, trigger="cron"):
+    def _mcs_sync(self, pull=True, budget=RUN_BUDGET, trigger="cron", locked=False):
         """Pull (``pull``, or always once a first sync happened) then push this account; returns the run's counts.
 
-        The run is logged (models/microsoft_calendar_sync_run.py) with ``trigger`` as its cause."""
+        The run is logged (models/microsoft_calendar_sync_run.py) with ``trigger`` as its cause.
+        ``locked``: the caller holds the account row already (:meth:`_mcs_lock`, this transaction)."""
         self.ensure_one()
         account = self.sudo()
         counts = Counter()
-        if account.state not in RUNNABLE_STATES:
+        if not locked and not account._mcs_lock():
+            if account.state in RUNNABLE_STATES:
+                _logger.info("Outlook account %s is being synced by another worker; skipped", account.id)
             return counts
-        if not account._mcs_lock():
-            _logger.info("Outlook account %s is being synced by another worker; skipped", account.id)
+        if account.state not in RUNNABLE_STATES:
             return counts
         settings = self.env["microsoft.calendar.config"]._mcs_settings()
         signin = account._mcs_sign_in()
+        run = _Run(account, signin, account.connection_key, counts)
+        _RUNS.setdefault(self.env.cr, {})[account.id] = run
         values = {}
         started, failure, client = time.time(), None, None
         try:
-            account.state = "syncing"
-            account._mcs_commit()  # people see "synchronizing" while the run goes on
-            with settings.graph_client(signin, mailbox=account.mailbox) as client:
+            # The run's first commit point. Having done nothing yet, the run defers it (a cron
+            # run starts a new transaction anyway); where the commit points are savepoints (the
+            # tests of killed runs), a run killed before it did anything rolls back to here.
+            account._mcs_commit()
+            # The run is its client's token provider: it sees each request before it leaves.
+            with settings.graph_client(run, mailbox=account.mailbox) as client:
                 client.deadline = Deadline.after(budget)
                 client.timeout = CLIENT_TIMEOUT
                 if pull and not account.last_sync:
@@ -301,7 +398,8 @@ class MicrosoftCalendarAccount(models.Model):
                 # by the push; a push-only run skips this before the first full sync.
                 if pull or account.delta_link:
                     account._mcs_pull(client, counts)
-                # the outbox: what changed in Odoo
+                # the outbox: what changed in Odoo (its commit points are never deferred)
+                run.reading = False
                 account._mcs_push(client, counts)
         except LockLost:
             _logger.info("Outlook account %s was taken by another worker; this run stops", account.id)
@@ -335,13 +433,15 @@ class MicrosoftCalendarAccount(models.Model):
             values = {"state": "connected", "last_sync": fields.Datetime.now(),
                       "last_error": self._mcs_error_summary(counts)}
         finally:
+            _RUNS.get(self.env.cr, {}).pop(account.id, None)
             if client is not None:  # failed runs too: the sync log shows what they cost
                 counts.update({f"graph {kind}": number for kind, number in client.stats.items()})
             account._mcs_save_cache(signin)
-        account.write(values)
+        account._mcs_set_values(values)
         # the run's figures, and a bus notification to the user's open calendars if Odoo changed
         account._mcs_after_run(counts)
         account._mcs_log_run(trigger, started, counts, failure)
+        # the run's only commit when it found nothing to do: its resume link, last sync and log row
         account._mcs_commit(relock=False)
         return counts
 
