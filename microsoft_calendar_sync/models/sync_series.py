@@ -411,7 +411,7 @@ class MicrosoftCalendarAccount(models.Model):
         """Once a day: Odoo makes at most 720 events of a series, so a long series (without end, or
         longer than that) gets, in Odoo, the occurrences the sync window reaches past its last event,
         as Odoo would have made them (Outlook has them all already: nothing is sent)."""
-        today = fields.Date.today()  # UTC: the user's own day costs two reads per run, and a day is a day
+        today = fields.Date.today()  # in UTC: the user's own day would cost two reads every run
         if self.series_extended_on == today:
             return
         self.series_extended_on = today
