@@ -8,6 +8,7 @@ from . import res_config_settings
 from . import res_users
 from . import microsoft_calendar_binding
 from . import calendar_event
+from . import sync_commit
 from . import microsoft_calendar_sync
 from . import sync_push
 from . import sync_pull
