@@ -190,6 +190,10 @@ class CalendarEvent(models.Model):
         series_rows = Binding.search([("kind", "=", "series"), ("recurrence_id", "in", recurrences.ids)]) \
             if recurrences else Binding
         series_bound = {(row.account_id.id, row.recurrence_id.id): row for row in series_rows}
+        # rows of series whose first event this is, once the series is gone (one query for all events)
+        singles = events.filtered(lambda event: not event.recurrence_id)
+        former = {(row.account_id.id, row.base_event_id.id): row for row in Binding.search(
+            [("kind", "=", "series"), ("base_event_id", "in", singles.ids)])} if singles else {}
         to_create = []
         for event in events:
             account = account_by_user.get(event.user_id.id)
@@ -216,8 +220,7 @@ class CalendarEvent(models.Model):
                 continue
             if (account.id, event.id) in bound or event._mcs_is_recurring():
                 continue  # bound already, or left over from a series Odoo rebuilt
-            former_series = Binding.search([("account_id", "=", account.id), ("kind", "=", "series"),
-                                            ("base_event_id", "=", event.id)], limit=1)
+            former_series = former.get((account.id, event.id))
             if former_series:
                 # the first event of a series that stopped recurring (or that Odoo is rebuilding):
                 # the push decides, once the transaction is over (sync_series.py)
