@@ -43,7 +43,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
@@ -206,6 +206,14 @@ def _mailbox_limit(base_url: str, mailbox: str | None, limit: int) -> InFlightLi
 def event_path(event_id: str) -> str:
     """``/me/events/{id}`` with the id URL-encoded (Exchange ids hold ``/``, ``+``, ``=``)."""
     return "/me/events/" + quote(event_id, safe="")
+
+
+def instances_path(master_id: str, start: datetime, end: datetime, select: str | None = None) -> str:
+    """``/me/events/{id}/instances`` of a series between two instants (naive = UTC), optionally ``$select``-ed."""
+    query = {"startDateTime": _utc_iso(start), "endDateTime": _utc_iso(end)}
+    if select:
+        query["$select"] = select
+    return f"{event_path(master_id)}/instances?{urlencode(query)}"
 
 
 def request_kind(method: str, path: str) -> str:

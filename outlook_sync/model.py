@@ -262,6 +262,11 @@ class Event:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return replace(self, **changes)
 
+    def without_odoo_links(self) -> Event:
+        """A copy without our reference and back-links: what an event Outlook made (or an
+        occurrence of a series) holds, since they are never written on it."""
+        return replace(self, odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+
 
 EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Event))
 

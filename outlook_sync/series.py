@@ -175,8 +175,7 @@ def planned_occurrence(series: Event, original_start: datetime) -> Event:
         start, end = day, day + duration
     else:
         start, end = original_start, original_start + duration
-    return series.replace(start=start, end=end, recurrence=None, odoo_ref="", odoo_url="",
-                          odoo_record_url="", odoo_record_name="")
+    return series.replace(start=start, end=end, recurrence=None).without_odoo_links()
 
 
 def extension(rule: RRule, last_local: datetime, window_end: datetime, time_zone: str,

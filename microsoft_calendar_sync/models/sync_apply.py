@@ -6,6 +6,7 @@ re-reads the event and decides again; conflicts are noted on the event.
 
 import logging
 
+from outlook_sync import series as series_core
 from outlook_sync.client import BatchRequest, event_path
 from outlook_sync.errors import NotFound, OutlookSyncError
 from outlook_sync.mapping import event_from_graph, event_to_graph, graph_meta
@@ -17,7 +18,6 @@ from odoo.tools import plaintext2html
 from ..utils import event_mapping
 from .calendar_event import FROM_OUTLOOK
 from .microsoft_calendar_sync import _error_text, _utc
-from .sync_series import anchor_series
 
 _logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class MicrosoftCalendarAccount(models.Model):
         created = Event_.browse()
         if creates:
             window = self._mcs_window(settings)
-            vals_list = [event_mapping.core_to_odoo_values(Event_.env, anchor_series(decision.merged, window),
+            vals_list = [event_mapping.core_to_odoo_values(Event_.env, series_core.anchor(decision.merged, window.start),
                                                            user=user)
                          for decision, _response in creates]
             created = Event_.create(vals_list)

@@ -110,7 +110,7 @@ class MicrosoftCalendarAccount(models.Model):
             # never gets our reference nor the back-link written on it. Writing them cost a
             # PATCH per imported event, came back in the next delta round, and a back-link
             # in a meeting's body makes Outlook e-mail every attendee an update.
-            return core.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+            return core.without_odoo_links()
         if base is not None and base.attendees and not base.odoo_url:
             # A meeting imported before that rule carries our reference only (an extended
             # property: no e-mail); its body stays without the back-link.
@@ -139,5 +139,6 @@ class MicrosoftCalendarAccount(models.Model):
             store.include_pending = False
             self._mcs_apply(client, reconciler, store, decisions, counts, settings)
             live = store.Binding.browse([record.id for record in chunk]).exists()  # forgotten rows are gone
-            self._mcs_push_series_occurrences(client, store, live.filtered(lambda row: row.kind == "series"), counts)
+            self._mcs_push_series_occurrences(client, store, live.filtered(lambda row: row.kind == "series"), counts,
+                                              self._mcs_window(settings))
             self._mcs_commit()

@@ -24,7 +24,7 @@ import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlencode
 
-from outlook_sync.client import BatchRequest, event_path
+from outlook_sync.client import BatchRequest, event_path, instances_path
 from outlook_sync.errors import OutlookSyncError
 from outlook_sync.mapping import (
     MEETING_URL_PROPERTY_ID,
@@ -37,7 +37,7 @@ from outlook_sync.mapping import (
 from outlook_sync.model import Recurrence, field_equal
 from outlook_sync.reconcile import Binding, Op, OutlookItem
 from outlook_sync import series as series_core
-from outlook_sync.recurrence import RRULE_DAYS, local_start
+from outlook_sync.recurrence import local_start
 from outlook_sync.timezones import get_zone
 
 from odoo import fields, models
@@ -70,14 +70,18 @@ class SeriesReadFailed(OutlookSyncError):
     """Outlook could not say what a series is now: the page is not acknowledged, the next run reads it again."""
 
 
-def anchor_series(event, window):
-    """``event`` as Odoo should make it (:func:`outlook_sync.series.anchor`): Odoo archives a first
-    event off its pattern and makes at most 720 events from it."""
-    return series_core.anchor(event, window.start) if event is not None else None
-
-
 def _naive_utc(moment):
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _agreed_cancelled(record):
+    """The local days of a series row's cancelled occurrences both sides agree on."""
+    return {date.fromisoformat(day) for day in json.loads(record.cancelled_dates or "[]")}
+
+
+def _planned_day(row, zone):
+    """The local day a changed occurrence's row says its series planned it on."""
+    return row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date()
 
 
 def _local_date(event, zone):
@@ -265,7 +269,7 @@ class MicrosoftCalendarAccount(models.Model):
                 self._mcs_pull_occurrences(client, reconciler, store, record, cancelled, exceptions, counts, settings)
                 pulled.append(record)
         # the Odoo side's deleted occurrences, once Outlook's cancellations are agreed
-        self._mcs_push_series_occurrences(client, store, pulled, counts)
+        self._mcs_push_series_occurrences(client, store, pulled, counts, self._mcs_window(settings))
 
     def _mcs_note_inexact_pattern(self, store, record):
         """Say so on the series' row when Odoo cannot hold Outlook's pattern exactly (Odoo shows the
@@ -274,9 +278,9 @@ class MicrosoftCalendarAccount(models.Model):
         series = binding.base if binding is not None else None
         if series is None or series.recurrence is None:
             return
-        week_start = RRULE_DAYS[self.env["calendar.recurrence"]._get_lang_week_start().weekday]
         start_local = local_start(series.start, series.recurrence.time_zone)
-        _values, exact = recurrence_mapping.rrule_to_odoo(series.recurrence.rrule, start_local, week_start)
+        _values, exact = recurrence_mapping.rrule_to_odoo(series.recurrence.rrule, start_local,
+                                                          recurrence_mapping.week_start(self.env))
         note = False if exact else self.env._(
             "Odoo cannot repeat this series exactly as Outlook does (%(rule)s): Odoo shows the closest pattern, "
             "Outlook keeps its own.", rule=series.recurrence.rrule)
@@ -296,22 +300,24 @@ class MicrosoftCalendarAccount(models.Model):
         Event_ = self.env["calendar.event"].sudo().with_context(
             **event_mapping.QUIET_CONTEXT, **{FROM_OUTLOOK: True, "mail_notrack": True, "tracking_disable": True})
         zone = get_zone(recurrence.event_tz or "UTC")
-        agreed = set(json.loads(record.cancelled_dates or "[]"))
-        newly = sorted(day.isoformat() for day in cancelled if day.isoformat() not in agreed)
+        rows = store.search([("series_graph_id", "=", record.graph_id)])  # the series' changed occurrences
+        agreed = _agreed_cancelled(record)
+        newly = set(cancelled) - agreed
         if newly:
-            rows = {row.event_id.id: row for row in store.search([("series_graph_id", "=", record.graph_id)])}
+            by_event = {row.event_id.id: row for row in rows}
             gone = event_mapping.series_events(recurrence).filtered(
-                lambda event: _local_date(event, zone).isoformat() in newly
-                and (event.follow_recurrence or event.id in rows))
+                lambda event: _local_date(event, zone) in newly and (event.follow_recurrence or event.id in by_event))
             for event in gone:
-                if event.id in rows:
-                    store.delete(rows[event.id].key)
+                if event.id in by_event:
+                    store.delete(by_event[event.id].key)
+            rows = rows.exists()
             if settings["hard_delete"]:
                 gone.with_env(Event_.env).unlink()
             else:
                 gone.with_env(Event_.env).write({"active": False})
             counts["odoo_deleted"] += len(gone)
-        record.cancelled_dates = json.dumps(sorted(agreed | {day.isoformat() for day in cancelled}))
+        record.cancelled_dates = json.dumps(sorted(day.isoformat() for day in agreed | set(cancelled)))
+        bound = set(rows.event_id.ids)
 
         bound_items, unbound = [], []
         for payload in exceptions:
@@ -329,7 +335,7 @@ class MicrosoftCalendarAccount(models.Model):
             if row is None and not self._mcs_in_window(event) and (
                     original is None or not window.start <= original < window.end):
                 continue  # a changed occurrence outside the sync window, like any event there: not synced
-            event = event.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+            event = event.without_odoo_links()
             item = OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key, meta.ical_uid)
             if row is not None and row.state != "skipped" and row.event_id.active:
                 if row.change_key != meta.change_key:
@@ -337,14 +343,14 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             if row is not None:
                 store.delete(row.key)
-            if original is not None and self._mcs_link_waiting_occurrence(store, record, item, original):
+            if original is not None and self._mcs_link_waiting_occurrence(store, record, item, original, rows):
                 bound_items.append(item)  # changed on both sides before they met: merged field by field
             else:
                 unbound.append((item, payload.get("originalStart")))
         if bound_items:
             self._mcs_apply_outlook(client, reconciler, store, bound_items, [], counts, settings)
         for item, original in unbound:
-            self._mcs_bind_exception(store, record, recurrence, item, original, Event_, counts)
+            self._mcs_bind_exception(store, record, recurrence, item, original, Event_, counts, bound)
 
     @staticmethod
     def _mcs_planned_occurrence(store, series_graph_id, original_start):
@@ -358,12 +364,12 @@ class MicrosoftCalendarAccount(models.Model):
             return None
         return series_core.planned_occurrence(series, original_start)
 
-    def _mcs_link_waiting_occurrence(self, store, record, item, original_start):
-        """An occurrence changed in Odoo whose row waits for its Outlook occurrence, which Outlook
-        changed too: the row is linked to it (with the planned occurrence as base) and reconciled."""
+    def _mcs_link_waiting_occurrence(self, store, record, item, original_start, rows):
+        """An occurrence changed in Odoo whose row (among the series' ``rows``) waits for its Outlook
+        occurrence, which Outlook changed too: the row is linked to it (with the planned occurrence as
+        base) and reconciled."""
         naive = _naive_utc(original_start)
-        waiting = store.search([("series_graph_id", "=", record.graph_id), ("graph_id", "=", False),
-                                ("original_start", "=", naive)])[:1] if record.graph_id else None
+        waiting = rows.filtered(lambda row: not row.graph_id and row.original_start == naive)[:1]
         if not waiting or not waiting.event_id.active:
             return False
         planned = self._mcs_planned_occurrence(store, record.graph_id, original_start)
@@ -371,9 +377,10 @@ class MicrosoftCalendarAccount(models.Model):
                            change_key="", base=planned or item.event, pending=OUTBOX_MARK))
         return True
 
-    def _mcs_bind_exception(self, store, record, recurrence, item, original, Event_, counts):
+    def _mcs_bind_exception(self, store, record, recurrence, item, original, Event_, counts, bound):
         """An occurrence changed in Outlook that Odoo does not know as such: written on the Odoo
-        occurrence planned at the same time (created if Odoo has none there), with a row of its own."""
+        occurrence planned at the same time (created if Odoo has none there), with a row of its own.
+        ``bound``: the ids of the series' events that have a row (this one is added)."""
         original_start = parse_instant(original)
         if original_start is None:
             store.skip(reason=SKIP_UNREADABLE, graph_id=item.graph_id,
@@ -381,7 +388,6 @@ class MicrosoftCalendarAccount(models.Model):
             counts["skipped"] += 1
             return
         zone = get_zone(recurrence.event_tz or "UTC")
-        bound = set(store.search([("series_graph_id", "=", record.graph_id)]).event_id.ids)
         day = original_start.astimezone(zone).date()
         naive = _naive_utc(original_start)
         candidates = event_mapping.series_events(recurrence).filtered(
@@ -397,6 +403,7 @@ class MicrosoftCalendarAccount(models.Model):
             event = Event_.create({**values, "recurrence_id": recurrence.id, "recurrency": True,
                                    "follow_recurrence": False})
             counts["odoo_created"] += 1
+        bound.add(event.id)
         odoo_ref = event_mapping.odoo_ref(event)
         store.event_ids[odoo_ref] = event.id
         row = store.save(Binding(key=uuid.uuid4().hex, odoo_ref=odoo_ref, graph_id=item.graph_id,
@@ -418,6 +425,9 @@ class MicrosoftCalendarAccount(models.Model):
         Event_ = self.env["calendar.event"].sudo().with_context(
             **event_mapping.QUIET_CONTEXT, **{FROM_OUTLOOK: True, "mail_create_nolog": True,
                                                "mail_create_nosubscribe": True, "tracking_disable": True})
+        planned_days = {}  # series graph id -> the rows of its changed occurrences, read once
+        for row in store.search([("kind", "=", "occurrence"), ("original_start", "!=", False)]):
+            planned_days.setdefault(row.series_graph_id, []).append(row)
         for record in store.search([("kind", "=", "series"), ("state", "=", "synced")]):
             binding = store.get(record.key)
             recurrence = self._mcs_series_recurrence(record)
@@ -432,9 +442,7 @@ class MicrosoftCalendarAccount(models.Model):
             last = events[-1]
             last_local = (datetime.combine(last.start_date, time()) if last.allday
                           else last.start.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None))
-            skip = {date.fromisoformat(day) for day in json.loads(record.cancelled_dates or "[]")} | {
-                row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date()
-                for row in store.search([("series_graph_id", "=", record.graph_id)]) if row.original_start}
+            skip = _agreed_cancelled(record) | {_planned_day(row, zone) for row in planned_days.get(record.graph_id, ())}
             missing = series_core.extension(rule, last_local, window.end, series.recurrence.time_zone, skip)
             if not missing:
                 continue
@@ -459,16 +467,16 @@ class MicrosoftCalendarAccount(models.Model):
 
     # ------------------------------------------------------------------ Odoo -> Outlook
 
-    def _mcs_push_series_occurrences(self, client, store, records, counts):
+    def _mcs_push_series_occurrences(self, client, store, records, counts, window):
         """Cancel in Outlook the occurrences deleted in Odoo of these series rows; a row whose
         cancellations Outlook did not confirm stays pending and is tried again with backoff."""
         for record in records:
             if record.state == "synced" and not self._mcs_push_occurrences(
-                    client, store, record, counts):
+                    client, store, record, counts, window):
                 record.write({"state": "pending", "pending": OUTBOX_MARK, "attempts": record.attempts + 1,
                               "next_retry": fields.Datetime.now() + backoff(record.attempts + 1)})
 
-    def _mcs_push_occurrences(self, client, store, record, counts):
+    def _mcs_push_occurrences(self, client, store, record, counts, window):
         """Odoo's occurrences of a synced series, to Outlook; returns whether Outlook answered.
 
         Odoo keeps neither where a changed occurrence was planned nor which occurrences
@@ -487,7 +495,6 @@ class MicrosoftCalendarAccount(models.Model):
             return True
         base = binding.base
         zone = get_zone(base.recurrence.time_zone)
-        window = self._mcs_window(self._mcs_settings_values())
         events = self.env["calendar.event"].sudo().search([("recurrence_id", "=", recurrence.id)])
         if not events:
             return True
@@ -498,9 +505,8 @@ class MicrosoftCalendarAccount(models.Model):
             base, self._mcs_held_rule(base), window.start, window.end,
             [series_core.SideOccurrence(event.id, _local_date(event, zone), event.follow_recurrence)
              for event in events if event.id not in bound],
-            bound_days={row.original_start.replace(tzinfo=timezone.utc).astimezone(zone).date()
-                        for row in rows if row.original_start and row.event_id.active},
-            agreed_cancelled={date.fromisoformat(day) for day in json.loads(record.cancelled_dates or "[]")},
+            bound_days={_planned_day(row, zone) for row in rows if row.original_start and row.event_id.active},
+            agreed_cancelled=_agreed_cancelled(record),
             cap=recurrence_mapping.ODOO_MAX_EVENTS,
             differs=lambda key, planned: self._mcs_occurrence_differs(by_id[key], base, planned))
         if plan.beyond and not record.sync_note:  # a pattern Odoo cannot hold says more, and is said first
@@ -511,15 +517,12 @@ class MicrosoftCalendarAccount(models.Model):
         if new_rows:
             for row in store.Binding.create(new_rows):
                 store._index(row)
-        agreed = set(json.loads(record.cancelled_dates or "[]"))
         todo = list(plan.deleted)
         if not todo:
             return True
-        lookups = [BatchRequest("GET", f"{event_path(record.graph_id)}/instances?" + urlencode({
-            "startDateTime": datetime.combine(day, time(), zone).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "endDateTime": (datetime.combine(day, time(), zone) + timedelta(days=1)).astimezone(
-                timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "$select": "id,type,originalStart,start"})) for day in todo]
+        lookups = [BatchRequest("GET", instances_path(
+            record.graph_id, datetime.combine(day, time(), zone), datetime.combine(day, time(), zone) + timedelta(days=1),
+            select="id,type,originalStart,start")) for day in todo]
         answers = client.batch(lookups)
         deletes, days = [], []
         for day, answer in zip(todo, answers):
@@ -533,7 +536,7 @@ class MicrosoftCalendarAccount(models.Model):
         results = client.batch(deletes) if deletes else []
         if any(not result.ok and result.status != 404 for result in results):
             return False
-        record.cancelled_dates = json.dumps(sorted(agreed | {day.isoformat() for day in days}))
+        record.cancelled_dates = json.dumps(sorted(day.isoformat() for day in _agreed_cancelled(record) | set(days)))
         counts["outlook_deleted"] += len(deletes)
         counts["sent"] += len(deletes)
         return True
@@ -556,10 +559,9 @@ class MicrosoftCalendarAccount(models.Model):
 
     def _mcs_held_rule(self, series):
         """The dateutil rule Odoo's events of ``series`` follow: its own, or Odoo's closest form of it."""
-        week_start = RRULE_DAYS[self.env["calendar.recurrence"]._get_lang_week_start().weekday]
         start_local = local_start(series.start, series.recurrence.time_zone)
         held = recurrence_mapping.held_rrule(series.recurrence.rrule, start_local, series.recurrence.time_zone,
-                                             week_start)
+                                             recurrence_mapping.week_start(self.env))
         return series_core.expand(series, held)
 
     def _mcs_find_occurrences(self, client, store, records):
@@ -571,10 +573,9 @@ class MicrosoftCalendarAccount(models.Model):
         items = []
         if not todo:
             return items
-        answers = client.batch([BatchRequest("GET", f"{event_path(record.series_graph_id)}/instances?" + urlencode({
-            "startDateTime": (record.original_start - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "endDateTime": (record.original_start + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}))
-            for record in todo])
+        answers = client.batch([BatchRequest("GET", instances_path(
+            record.series_graph_id, record.original_start - timedelta(minutes=1),
+            record.original_start + timedelta(days=1))) for record in todo])
         for record, answer in zip(todo, answers):
             found = None
             for item in (answer.body or {}).get("value", []) if answer.ok and isinstance(answer.body, dict) else []:
@@ -593,7 +594,7 @@ class MicrosoftCalendarAccount(models.Model):
             except (MappingError, ValueError):
                 continue
             meta = graph_meta(found)
-            event = event.replace(odoo_ref="", odoo_url="", odoo_record_url="", odoo_record_name="")
+            event = event.without_odoo_links()
             # the base is the occurrence as planned: what Outlook changed on it meanwhile is merged too
             planned = self._mcs_planned_occurrence(
                 store, record.series_graph_id, record.original_start.replace(tzinfo=timezone.utc))

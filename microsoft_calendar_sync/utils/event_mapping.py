@@ -54,7 +54,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from outlook_sync.model import Attendee, Event, Person, Recurrence, Response, Sensitivity, ShowAs
-from outlook_sync.recurrence import RRULE_DAYS, local_start
+from outlook_sync.recurrence import local_start
 from outlook_sync.timezones import resolve_time_zone
 
 from odoo import fields as odoo_fields
@@ -457,10 +457,9 @@ def core_to_odoo_values(env, core_event, *, user, fields=None, record=None):
     if include("event_tz") and core_event.recurrence is not None:
         vals["event_tz"] = core_event.recurrence.time_zone
     if core_event.recurrence is not None and (fields is None or {"recurrence", "start"} & set(fields)):
-        week_start = env["calendar.recurrence"]._get_lang_week_start().weekday
         rule_values, _exact = recurrence_mapping.rrule_to_odoo(
             core_event.recurrence.rrule, local_start(core_event.start, core_event.recurrence.time_zone),
-            RRULE_DAYS[week_start])
+            recurrence_mapping.week_start(env))
         vals.update(recurrency=True, event_tz=core_event.recurrence.time_zone, **rule_values)
     if include("location"):
         vals["location"] = core_event.location or False

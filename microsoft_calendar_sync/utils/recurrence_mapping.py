@@ -24,12 +24,12 @@ replaces Outlook's pattern.
 from datetime import date, datetime
 
 from dateutil import rrule as dateutil_rrule
+from outlook_sync.recurrence import RRULE_DAYS as _RRULE_DAYS
 from outlook_sync.recurrence import normalize_rrule
 
 #: Odoo makes at most this many events of a recurrence (calendar's ``MAX_RECURRENT_EVENT``).
 ODOO_MAX_EVENTS = 720
 _DAY_FIELDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 #: ``calendar.recurrence.weekday`` values, in the order of ``_RRULE_DAYS``.
 _ODOO_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _RULE_FIELDS = ("rrule_type", "interval", "end_type", "count", "until", "month_by", "day", "byday", "weekday",
@@ -47,6 +47,11 @@ def _parts(rrule):
     return parts
 
 
+def week_start(env):
+    """The RRULE day Odoo starts its weeks on when it expands a weekly rule (its language's)."""
+    return _RRULE_DAYS[env["calendar.recurrence"]._get_lang_week_start().weekday]
+
+
 def odoo_to_rrule(recurrence, start_local, time_zone, until=None, agreed=None):
     """The canonical RRULE of an Odoo recurrence (``None`` if it has no usable rule).
 
@@ -56,11 +61,10 @@ def odoo_to_rrule(recurrence, start_local, time_zone, until=None, agreed=None):
     Odoo makes of it and the series still starts on one of its dates, it is the series' rule
     (Odoo has no form for some Outlook rules, and keeps a long or endless one as 720 events)."""
     values = {name: recurrence[name] for name in _RULE_FIELDS}
-    # Odoo expands weekly rules from the language's first day of the week
-    week_start = _RRULE_DAYS[recurrence._get_lang_week_start().weekday]
-    rule = _values_to_rrule(values, start_local, time_zone, week_start, until)
+    first_day = week_start(recurrence.env)
+    rule = _values_to_rrule(values, start_local, time_zone, first_day, until)
     if rule and agreed and rule != agreed and _starts_on(agreed, start_local) \
-            and held_rrule(agreed, start_local, time_zone, week_start) == rule:
+            and held_rrule(agreed, start_local, time_zone, first_day) == rule:
         return agreed
     return rule
 
