@@ -181,3 +181,50 @@ class TestSecurity(HttpCase):
         result, error = self.call_kw("microsoft.calendar.account", "read",
                                      [self.alice_account.ids, ["subscription_error", "mailbox_change"]])
         self.assertEqual(result[0]["subscription_error"], "refused for Alice", error)
+
+    def test_series_rows_over_http_as_portal_colleague_and_owner(self):
+        """The status rows of a series (and its changed occurrences) are Alice's: nobody else lists,
+        reads or exports them, nobody (Alice included) writes them or sets their fields over RPC."""
+        event = self.env["calendar.event"].sudo().with_context(mcs_from_outlook=True).create({
+            "name": "Alice's weekly", "start": "2027-03-01 08:00:00", "stop": "2027-03-01 09:00:00",
+            "user_id": self.alice.id, "recurrency": True, "rrule_type": "weekly", "mon": True,
+            "end_type": "count", "count": 3, "event_tz": "Europe/Brussels"})
+        Binding = self.env["microsoft.calendar.binding"].sudo()
+        series = Binding.create({"key": "alice-series", "account_id": self.alice_account.id, "kind": "series",
+                                 "recurrence_id": event.recurrence_id.id, "graph_id": "AAMkAGseries",
+                                 "state": "synced", "cancelled_dates": '["2027-03-08"]',
+                                 "sync_note": "Alice's series note"})
+        occurrence = Binding.create({"key": "alice-occurrence", "account_id": self.alice_account.id,
+                                     "kind": "occurrence", "event_id": event.id, "graph_id": "AAMkAGocc",
+                                     "series_graph_id": "AAMkAGseries", "original_start": "2027-03-01 08:00:00",
+                                     "state": "synced"})
+        fields_ = ["kind", "recurrence_id", "cancelled_dates", "sync_note", "original_start", "series_graph_id"]
+        new_test_user(self.env, "portal_series", groups="base.group_portal")
+        self.env.ref("base.group_allow_export").sudo().user_ids = [(4, self.bob.id), (4, self.alice.id)]
+        rows = series | occurrence
+        for login in ("portal_series", "bob"):
+            self.authenticate(login, login)
+            result, error = self.call_kw("microsoft.calendar.binding", "search_read", [[]], {"fields": fields_})
+            self.assertTrue(error or result == [], f"{login} lists Alice's series rows: {result}")
+            for method, args in (("read", [rows.ids, fields_]), ("export_data", [rows.ids, fields_]),
+                                 ("write", [rows.ids, {"cancelled_dates": "[]"}]), ("unlink", [rows.ids])):
+                result, error = self.call_kw("microsoft.calendar.binding", method, args)
+                self.assertTrue(error, f"{login} {method} on Alice's series rows: {result}")
+            result, error = self.call_kw("microsoft.calendar.account", "read",
+                                         [self.alice_account.ids, ["series_extended_on"]])
+            self.assertTrue(error, f"{login} reads Alice's account: {result}")
+        # the owner reads and exports her rows, and writes none of them (nor their series' link)
+        self.authenticate("alice", "alice")
+        result, error = self.call_kw("microsoft.calendar.binding", "read", [rows.ids, fields_])
+        self.assertEqual(sorted(row["kind"] for row in result), ["occurrence", "series"], error)
+        result, error = self.call_kw("microsoft.calendar.binding", "export_data", [series.ids, ["sync_note"]])
+        self.assertEqual(result["datas"], [["Alice's series note"]], error)
+        for values in ({"cancelled_dates": "[]"}, {"recurrence_id": False}, {"kind": "event"}):
+            result, error = self.call_kw("microsoft.calendar.binding", "write", [rows.ids, values])
+            self.assertTrue(error, f"owner writes {values}: {result}")
+        result, error = self.call_kw("microsoft.calendar.binding", "create", [{
+            "key": "forged", "account_id": self.alice_account.id, "kind": "series",
+            "recurrence_id": event.recurrence_id.id}])
+        self.assertTrue(error, f"owner forges a series row: {result}")
+        self.assertEqual((series.cancelled_dates, series.kind, occurrence.exists()), ('["2027-03-08"]', "series",
+                                                                                       occurrence))
