@@ -161,10 +161,6 @@ def series_ref(recurrence):
     return f"{_database_uuid(recurrence.env)}:{SERIES_REF_MODEL}:{recurrence.id}"
 
 
-def is_series_ref(ref):
-    return isinstance(ref, str) and f":{SERIES_REF_MODEL}:" in ref
-
-
 def event_url(event):
     """The back-link to the event's form in Odoo 19's URL scheme."""
     return f"{event.get_base_url()}/odoo/calendar/{event.id}"
