@@ -92,6 +92,8 @@ class GraphMeta:
     transaction_id: str
     is_organizer: bool
     is_cancelled: bool
+    #: the mailbox owner's own answer (``responseStatus.response``): an attendee copy's answer
+    response: str = "none"
 
 
 def is_removed(payload: Any) -> bool:
@@ -122,6 +124,8 @@ def graph_meta(payload: dict[str, Any]) -> GraphMeta:
         transaction_id=str(payload.get("transactionId") or ""),
         is_organizer=bool(payload.get("isOrganizer", True)),
         is_cancelled=bool(payload.get("isCancelled", False)),
+        response=str(((payload.get("responseStatus") or {}) if isinstance(payload.get("responseStatus"), dict)
+                      else {}).get("response") or "none"),
     )
 
 

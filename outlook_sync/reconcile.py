@@ -46,7 +46,7 @@ reference, but no binding is relinked instead of duplicated.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from enum import StrEnum
@@ -63,6 +63,9 @@ ODOO_OWNED_FIELDS = frozenset({"odoo_ref", "odoo_url", "odoo_record_url", "odoo_
 #: Fields Outlook owns once the event exists there: Graph cannot change a meeting's organizer.
 OUTLOOK_OWNED_FIELDS = frozenset({"organizer"})
 _OWNED_FIELDS = ODOO_OWNED_FIELDS | OUTLOOK_OWNED_FIELDS
+#: The calendar owner's own view of an event (Graph's personal properties): an attendee's
+#: copy has its own values, which are not the meeting's (Odoo holds one event per meeting).
+PERSONAL_FIELDS = frozenset({"categories", "reminder_minutes", "show_as"})
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
@@ -88,6 +91,9 @@ class Op(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    #: The user leaves a meeting they are only invited to: in Outlook their answer is
+    #: "declined"; in Odoo their attendee answer is. The meeting stays for everyone else.
+    DECLINE = "decline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,9 @@ class OutlookItem:
     change_key: str = ""
     ical_uid: str = ""
     transaction_id: str = ""  # Graph's ``transactionId``: set on events a client created with one
+    #: The mailbox is only invited (Graph's ``isOrganizer`` false): its copy follows the
+    #: organizer's mailbox, and Graph takes no edit of it, only the owner's answer.
+    attendee_copy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +141,7 @@ class Binding:
     transaction_id: str = ""
     attempts: int = 0
     last_error: str = ""
+    attendee_copy: bool = False  # see OutlookItem.attendee_copy
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +164,11 @@ class Decision:
     the fields to write on each side for an ``UPDATE``. ``odoo_ref``/``graph_id``
     are the ids the pair has now (``None`` for a side that does not exist yet or
     any more).
+
+    For an attendee's copy (``attendee_copy``) nothing is written to Outlook:
+    ``withheld_fields`` are the Odoo edits it cannot take (only the organizer's
+    mailbox changes a meeting), and ``agreed`` is the base to record (the copy
+    as Outlook holds it), so those edits stay visible as Odoo's own.
     """
 
     key: str
@@ -171,6 +186,9 @@ class Decision:
     ical_uid: str = ""
     change_key: str = ""
     transaction_id: str = ""
+    attendee_copy: bool = False
+    withheld_fields: frozenset[str] = frozenset()
+    agreed: Event | None = None
 
     @property
     def has_side_effects(self) -> bool:
@@ -284,6 +302,8 @@ class Reconciler:
         odoo_deleted: Iterable[str] = (),
         outlook_deleted: Iterable[str] = (),
         complete: bool = False,
+        outlook_left: Iterable[str] = (),
+        joins: Mapping[str, tuple[str, Event]] | None = None,
     ) -> list[Decision]:
         """Decide what to do about the reported changes.
 
@@ -296,10 +316,22 @@ class Reconciler:
         Unbound Outlook events are matched to bindings by our Odoo reference,
         then by iCalUId (a *relink*), before being treated as new. Bindings
         marked pending are always reconsidered.
+
+        ``outlook_left`` are attendee copies gone from the mailbox without the
+        meeting being cancelled (the user declined or removed it): the user
+        leaves the meeting in Odoo, which keeps it for the others.
+        ``joins`` maps Outlook items of a meeting that Odoo holds already (the
+        same meeting in another connected mailbox, found by the caller by
+        iCalUId) to ``(odoo ref, base)``: the item joins that Odoo event, with
+        ``base`` (the meeting as last agreed through the other mailbox) as the
+        common ancestor, so it neither creates a second event nor sends Odoo's
+        version back as an edit.
         """
+        joins = joins or {}
         odoo = {item.ref: item for item in odoo_items}
         outlook = {item.graph_id: item for item in outlook_items}
-        odoo_gone, outlook_gone = set(odoo_deleted), set(outlook_deleted)
+        left = set(outlook_left)
+        odoo_gone, outlook_gone = set(odoo_deleted), set(outlook_deleted) | left
         if complete:
             for binding in self.store.all():
                 if binding.odoo_ref and binding.odoo_ref not in odoo:
@@ -318,6 +350,15 @@ class Reconciler:
             bound = self.store.by_graph_id(graph_id)
             if bound is not None:
                 work.setdefault(bound.key, bound)
+                continue
+            if graph_id in joins:
+                ref, join_base = joins[graph_id]
+                waiting = self.store.by_odoo_ref(ref)  # an outbox row of this account for that event
+                key = waiting.key if waiting is not None and dead(waiting.graph_id) else _new_key()
+                work[key] = Binding(key=key, odoo_ref=ref, graph_id=graph_id, ical_uid=item.ical_uid,
+                                    base=join_base, attendee_copy=item.attendee_copy)
+                relinked.add(key)
+                paired_odoo_refs.add(ref)
                 continue
             match = self._match(item)
             if match is not None:
@@ -356,7 +397,7 @@ class Reconciler:
             odoo_side = _side(binding.odoo_ref, odoo, odoo_gone)
             outlook_side = _side(binding.graph_id, outlook, outlook_gone)
             decisions.append(self.decide(self.store.get(key), binding, odoo_side, outlook_side,
-                                         relinked=key in relinked))
+                                         relinked=key in relinked, left=binding.graph_id in left))
         return decisions
 
     def _match(self, item: OutlookItem) -> Binding | None:
@@ -382,11 +423,13 @@ class Reconciler:
         outlook: OutlookItem | None | object,
         *,
         relinked: bool = False,
+        left: bool = False,
     ) -> Decision:
         """The decision for one pair; ``None`` = that side is absent or deleted.
 
         ``previous`` is the binding as stored (``None`` if new); ``binding``
         the pairing to decide for (it differs from ``previous`` on a relink).
+        ``left``: the Outlook side is an attendee copy the user removed (see :meth:`plan`).
         """
         base = binding.base
         if odoo is _UNCHANGED:
@@ -394,9 +437,10 @@ class Reconciler:
         if outlook is _UNCHANGED:
             outlook = OutlookItem(binding.graph_id or "", base, _NEVER, binding.change_key, binding.ical_uid) \
                 if base is not None else _UNCHANGED
+        attendee_copy = binding.attendee_copy or (isinstance(outlook, OutlookItem) and outlook.attendee_copy)
         common = dict(key=binding.key, previous=previous, relinked=relinked,
                       odoo_ref=binding.odoo_ref, graph_id=binding.graph_id, ical_uid=binding.ical_uid,
-                      change_key=binding.change_key)
+                      change_key=binding.change_key, attendee_copy=attendee_copy)
         if odoo is _UNCHANGED or outlook is _UNCHANGED:
             # A side we were not told about and have no base for: wait until it is reported.
             return Decision(**common)
@@ -410,6 +454,8 @@ class Reconciler:
 
         if odoo is None and outlook is None:
             return Decision(**common, forget=True)
+        if attendee_copy:
+            return self._decide_attendee_copy(common, binding, odoo, outlook, left)
         # A side with no id was never created (or its create failed): create it.
         # A side whose id is gone was deleted: delete the other one, unless it was edited.
         if outlook is None:
@@ -438,6 +484,48 @@ class Reconciler:
             outlook_fields=outlook_fields,
             conflicts=tuple(conflicts),
         )
+
+    def _decide_attendee_copy(self, common: dict, binding: Binding, odoo: OdooItem | None,
+                              outlook: OutlookItem | None, left: bool) -> Decision:
+        """A meeting the mailbox is only invited to: the organizer's mailbox is its truth.
+
+        Nothing is written to the copy: Graph takes only the owner's answer. The
+        user removing it on one side leaves the meeting on the other (a decline),
+        never cancels it; a cancelled meeting goes from Odoo like a deletion. The
+        organizer's changes reach Odoo; Odoo's edits are withheld (and reported);
+        the copy's personal fields (its owner's categories, reminder, show-as) and
+        its stale view of the other attendees' answers never change Odoo's event.
+        """
+        base = binding.base
+        if odoo is None and binding.odoo_ref is None:
+            common.update(odoo_ref=None)  # an invitation Odoo does not hold yet
+            return Decision(**common, odoo_op=Op.CREATE, merged=outlook.event, odoo_fields=frozenset(EVENT_FIELDS))
+        if odoo is None:
+            return Decision(**common, outlook_op=Op.DECLINE, forget=True)
+        if outlook is None:
+            if left:
+                return Decision(**common, odoo_op=Op.DECLINE, forget=True)
+            if base is not None and not _edited(odoo.event, base, ignore=PERSONAL_FIELDS):
+                return Decision(**common, odoo_op=Op.DELETE, forget=True)
+            return Decision(**common, forget=True)  # cancelled, but edited in Odoo: Odoo keeps it
+        copy = _with_answers_of(outlook.event, odoo.event)
+        base = _with_answers_of(base, odoo.event) if base is not None else None
+        values = {}
+        for group in FIELD_GROUPS:
+            from_outlook = bool(OUTLOOK_OWNED_FIELDS.intersection(group)) or (
+                not ODOO_OWNED_FIELDS.intersection(group) and not PERSONAL_FIELDS.intersection(group)
+                and (base is None or not _group_equal(group, copy, base)))
+            for name in group:
+                values[name] = getattr(copy if from_outlook else odoo.event, name)
+        merged = Event(**values)
+        withheld = frozenset(
+            name for group in FIELD_GROUPS
+            if not _OWNED_FIELDS.intersection(group) and not PERSONAL_FIELDS.intersection(group)
+            and not _group_equal(group, merged, copy) for name in group)
+        odoo_fields = _differing_fields(merged, odoo.event)
+        agreed = copy.replace(**{name: getattr(odoo.event, name) for name in ODOO_OWNED_FIELDS})
+        return Decision(**common, odoo_op=Op.UPDATE if odoo_fields else Op.NONE, merged=merged,
+                        odoo_fields=odoo_fields, withheld_fields=withheld, agreed=agreed)
 
     def _merge(self, base: Event | None, odoo: OdooItem, outlook: OutlookItem) -> tuple[Event, list[Conflict]]:
         if base is not None and odoo.event == base and outlook.event == base:
@@ -500,7 +588,8 @@ class Reconciler:
             graph_id=graph_id or decision.graph_id,
             ical_uid=decision.ical_uid,
             change_key=change_key or decision.change_key,
-            base=decision.merged if decision.merged is not None else (decision.previous.base if decision.previous else None),
+            base=decision.agreed or decision.merged or (decision.previous.base if decision.previous else None),
+            attendee_copy=decision.attendee_copy,
         )
         self.store.save(binding)
         return binding
@@ -560,6 +649,7 @@ class Reconciler:
             transaction_id=decision.transaction_id or (previous.transaction_id if previous else ""),
             attempts=(previous.attempts if previous else 0) + 1,
             last_error=error,
+            attendee_copy=decision.attendee_copy,
         )
         self.store.save(binding)
         return binding
@@ -575,12 +665,21 @@ def _group_equal(group: tuple[str, ...], first: Event, second: Event) -> bool:
     return all(field_equal(name, getattr(first, name), getattr(second, name)) for name in group)
 
 
+def _with_answers_of(event: Event, odoo: Event) -> Event:
+    """``event`` (an attendee's copy) with Odoo's answers of the attendees both know: a copy does not
+    learn the others' answers (Outlook tallies them in the organizer's copy only)."""
+    answers = {attendee.email: attendee.response for attendee in odoo.attendees}
+    return event.replace(attendees=tuple(
+        replace(attendee, response=answers[attendee.email]) if attendee.email in answers else attendee
+        for attendee in event.attendees))
+
+
 def _group_values(group: tuple[str, ...], event: Event) -> tuple:
     return tuple(getattr(event, name) for name in group)
 
 
-def _edited(event: Event, base: Event) -> bool:
-    """Whether a person changed ``event`` since ``base``.
+def _edited(event: Event, base: Event, ignore: frozenset[str] = frozenset()) -> bool:
+    """Whether a person changed ``event`` since ``base`` (``ignore``: fields that do not count).
 
     Owned fields do not count: Odoo stamps its reference on a new record
     itself, and neither side can really change the other's fields.
@@ -588,7 +687,7 @@ def _edited(event: Event, base: Event) -> bool:
     return any(
         not _group_equal(group, event, base)
         for group in FIELD_GROUPS
-        if not _OWNED_FIELDS.intersection(group)
+        if not (_OWNED_FIELDS | ignore).intersection(group)
     )
 
 
