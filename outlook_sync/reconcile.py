@@ -573,11 +573,12 @@ class Reconciler:
         odoo_ref: str | None = None,
         graph_id: str | None = None,
         change_key: str | None = None,
+        ical_uid: str | None = None,
     ) -> Binding | None:
         """Record that ``decision`` was applied; returns the stored binding (``None`` if forgotten).
 
-        Pass the ids of records the decision created and the changeKey Graph
-        returned for a write.
+        Pass the ids of records the decision created (and the iCalUId Graph gave
+        the event it created) and the changeKey Graph returned for a write.
         """
         if decision.forget:
             self.store.delete(decision.key)
@@ -586,7 +587,7 @@ class Reconciler:
             key=decision.key,
             odoo_ref=odoo_ref or decision.odoo_ref,
             graph_id=graph_id or decision.graph_id,
-            ical_uid=decision.ical_uid,
+            ical_uid=ical_uid or decision.ical_uid,
             change_key=change_key or decision.change_key,
             base=decision.agreed or decision.merged or (decision.previous.base if decision.previous else None),
             attendee_copy=decision.attendee_copy,

@@ -14,6 +14,8 @@ from . import sync_push
 from . import sync_pull
 from . import sync_apply
 from . import sync_series
+from . import sync_meetings
+from . import calendar_attendee
 from . import calendar_recurrence
 from . import outbound_consent
 from . import microsoft_calendar_subscription

@@ -162,9 +162,14 @@ class CalendarEvent(models.Model):
         account_by_user = {account.user_id.id: account for account in accounts}
         bindings = Binding.search([("event_id", "in", events.ids)])
         bound = {(binding.account_id.id, binding.event_id.id): binding for binding in bindings}
-        marked = False
-        # Attendee-only copies are not pushed (meetings of several connected users come later).
-        bindings = bindings.filtered(lambda b: b.user_id == b.event_id.user_id) | (leaving or Binding)
+        # meetings Outlook holds already (invitations in other connected mailboxes): the organizer's
+        # account joins its own copy when its pull lists it, it never creates a second meeting
+        invited = set(bindings.filtered("attendee_copy").event_id.ids)
+        # Copies of meetings the user is only invited to are never pushed (sync_meetings.py): a user who
+        # leaves the meeting (archived, deleted, no longer an attendee) declines it; an edit stays in Odoo.
+        marked = self._mcs_mark_invitations(bindings.filtered("attendee_copy"))
+        bindings = bindings.filtered(lambda b: not b.attendee_copy and b.user_id == b.event_id.user_id) | (
+            leaving or Binding)
         held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
         changed = Binding
         for binding in bindings:
@@ -218,8 +223,8 @@ class CalendarEvent(models.Model):
                     changed |= row
                     marked = True
                 continue
-            if (account.id, event.id) in bound or event._mcs_is_recurring():
-                continue  # bound already, or left over from a series Odoo rebuilt
+            if (account.id, event.id) in bound or event._mcs_is_recurring() or event.id in invited:
+                continue  # bound already, left over from a series Odoo rebuilt, or in Outlook already
             former_series = former.get((account.id, event.id))
             if former_series:
                 # the first event of a series that stopped recurring (or that Odoo is rebuilding):
@@ -241,6 +246,26 @@ class CalendarEvent(models.Model):
         changed._mcs_hold_changes_by_others(self.env.user, held_before)
         if marked:
             self._mcs_trigger_push()
+
+    def _mcs_mark_invitations(self, copies):
+        """The rows of meetings their users are only invited to, after an Odoo change of the events:
+        leaving users decline (queued); an edit their organizer's mailbox will not get is said on the row
+        (only the organizer's connected mailbox sends it). Returns whether something was queued."""
+        leaving = copies.filtered(lambda row: not row.event_id.active
+                                  or row.user_id.partner_id not in row.event_id.partner_ids)
+        leaving.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
+        staying = copies - leaving
+        if staying:
+            Account = self.env["microsoft.calendar.account"].sudo()
+            connected = set(Account.search([("user_id", "in", staying.event_id.user_id.ids),
+                                            ("state", "in", SYNCING_STATES)]).user_id.ids)
+            for row in staying.filtered(lambda row: row.event_id.user_id.id not in connected):
+                base = row._mcs_to_core().base
+                organizer = base.organizer.email if base is not None and base.organizer else row.event_id.user_id.name
+                row.sync_note = self.env._(
+                    "changed in Odoo but not sent to Outlook: only the organizer's mailbox (%(organizer)s) can "
+                    "change this meeting", organizer=organizer or "?")
+        return bool(leaving)
 
     def _mcs_trigger_push(self):
         cron = self.env.ref("microsoft_calendar_sync.ir_cron_mcs_push", raise_if_not_found=False)

@@ -196,6 +196,8 @@ class MicrosoftCalendarBinding(models.Model):
             "unreadable": _("Outlook sent it in a form that cannot be read"),
             "existing_meeting": _("a meeting that existed before the synchronization started: it is not sent, so "
                                   "that Outlook does not e-mail its attendees a second invitation"),
+            "organizer_first": _("an invitation to a meeting whose organizer's Outlook is connected here: it joins "
+                                 "the organizer's Odoo event once the organizer's Outlook has synchronized it"),
         }
         return reasons.get(self.skip_reason, self.skip_reason or _("skipped"))
 
@@ -214,6 +216,7 @@ class MicrosoftCalendarBinding(models.Model):
             transaction_id=self.transaction_id or "",
             attempts=self.attempts,
             last_error=self.last_error or "",
+            attendee_copy=self.attendee_copy,
         )
 
     def _mcs_has_attendees(self):
@@ -254,6 +257,8 @@ class BindingStoreAdapter:
         self.include_pending = include_pending
         #: keys ``pending()`` offers the reconciler (the push run's current chunk)
         self.offer = set()
+        #: due rows of meetings the user is only invited to, found by ``due()`` (never pushed)
+        self.invitations_due = self.Binding
         self._records = None
         self._core = {}
         self._by_odoo = {}
@@ -347,6 +352,9 @@ class BindingStoreAdapter:
     def due(self):
         """Records the push run must look at: pending and due."""
         due = self.search([("state", "=", "pending"), "|", ("next_retry", "=", False), ("next_retry", "<=", self.now)])
+        # an attendee's copy is never pushed: its answers and declines go out on their own (sync_meetings.py)
+        self.invitations_due = due.filtered("attendee_copy")
+        due -= self.invitations_due
         return [self.records[record.key] for record in due] if due else []
 
     def pending(self):
@@ -368,6 +376,7 @@ class BindingStoreAdapter:
             "transaction_id": binding.transaction_id or False,
             "attempts": binding.attempts,
             "last_error": binding.last_error or False,
+            "attendee_copy": binding.attendee_copy,
         }
         if binding.pending:
             give_up = binding.attempts >= MAX_ATTEMPTS

@@ -2,8 +2,10 @@
 """The sync run of one Outlook account: the orchestrator.
 
 The crons and "Sync now" call :meth:`_mcs_sync`, which takes the account's
-row, pulls Outlook's changes (sync_pull.py; recurring series: sync_series.py),
-pushes the outbox (sync_push.py) and records how it went; both flows apply
+row, pulls Outlook's changes (sync_pull.py; recurring series: sync_series.py;
+one event per meeting across mailboxes: sync_meetings.py), sends the user's
+answers to meetings they are invited to (sync_meetings.py, from the push), pushes the outbox
+(sync_push.py) and records how it went; both flows apply
 the core's decisions through sync_apply.py.
 
 Both directions go through the core's :class:`~outlook_sync.reconcile.Reconciler`

@@ -4,6 +4,7 @@ requests, then Odoo together with the binding in the same transaction; a 412
 re-reads the event and decides again; conflicts are noted on the event.
 """
 
+import dataclasses
 import logging
 
 from outlook_sync import series as series_core
@@ -37,6 +38,10 @@ class MicrosoftCalendarAccount(models.Model):
     _inherit = "microsoft.calendar.account"
 
     def _mcs_outlook_request(self, decision):
+        if decision.outlook_op is Op.DECLINE:
+            # the user leaves a meeting they are invited to: the organizer gets their answer, nobody else mail
+            return BatchRequest("POST", event_path(decision.graph_id) + "/decline",
+                                {"sendResponse": True, "comment": ""}, idempotent=True)
         if decision.outlook_op is Op.CREATE:
             body = event_to_graph(decision.merged, transaction_id=decision.transaction_id)
             return BatchRequest("POST", "/me/events", body, idempotent=True)
@@ -56,7 +61,7 @@ class MicrosoftCalendarAccount(models.Model):
 
     def _mcs_apply(self, client, reconciler, store, decisions, counts, settings, *, depth=0):
         """Apply ``decisions``: Outlook in $batch requests, then Odoo in bulk, then the bindings."""
-        decisions = [decision for decision in decisions if _worth_applying(decision)]
+        decisions = [self._mcs_without_moot_decline(decision) for decision in decisions if _worth_applying(decision)]
         outgoing = [decision for decision in decisions if decision.outlook_op is not Op.NONE]
         for decision in outgoing:
             _logger.debug("Outlook %s of binding %s: %s", decision.outlook_op, decision.key,
@@ -103,8 +108,9 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             if response is not None and not response.ok:
                 status = response.status
-                if status == 404 and decision.outlook_op is Op.DELETE:
-                    ready.append((decision, None))  # already gone: what we wanted
+                if status == 404 and decision.outlook_op is Op.DELETE or \
+                        status in (400, 404) and decision.outlook_op is Op.DECLINE:
+                    ready.append((decision, None))  # already gone (or cancelled): what we wanted
                 elif status == 404 and decision.outlook_op is Op.UPDATE and depth < 2:
                     followups.append((decision, "gone"))
                 elif status == 412 and depth < 2:
@@ -154,6 +160,12 @@ class MicrosoftCalendarAccount(models.Model):
                     if vals:
                         event_mapping.write_odoo_values(event, vals)
                         counts["odoo_updated"] += 1
+            elif decision.odoo_op is Op.DECLINE:
+                event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref)
+                if event:
+                    self._mcs_leave_in_odoo(event)
+                    counts["odoo_declined"] += 1
+                event = None
             elif decision.odoo_op is Op.DELETE:
                 event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref)
                 if event:
@@ -167,9 +179,12 @@ class MicrosoftCalendarAccount(models.Model):
                 store.event_ids[odoo_ref] = event.id
             body = response.body if response is not None and isinstance(response.body, dict) else {}
             store.note_web_link(body)
+            created = Op.CREATE in (decision.odoo_op, decision.outlook_op)
             binding = reconciler.commit(decision, odoo_ref=odoo_ref,
                                         graph_id=body.get("id") if decision.outlook_op is Op.CREATE else None,
-                                        change_key=body.get("changeKey"))
+                                        change_key=body.get("changeKey"), ical_uid=body.get("iCalUId"))
+            if binding is not None and (created or decision.attendee_copy):
+                self._mcs_note_meeting(store.record(decision.key), decision, created)
             if decision.outlook_op is not Op.NONE:
                 counts["sent"] += 1
             if decision.conflicts:
@@ -180,6 +195,31 @@ class MicrosoftCalendarAccount(models.Model):
             counts["synced"] += 1
         if followups:
             self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)
+
+    def _mcs_without_moot_decline(self, decision):
+        """A decline of a meeting whose connected organizer cancels it anyway is not sent (one e-mail less)."""
+        if decision.outlook_op is not Op.DECLINE:
+            return decision
+        event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref or "")
+        if self._mcs_organizer_cancels(event, decision.ical_uid):
+            return dataclasses.replace(decision, outlook_op=Op.NONE)
+        return decision
+
+    def _mcs_note_meeting(self, record, decision, created):
+        """After a create: the row is its meeting's origin (waiting invitations join it). On an
+        invitation: the Odoo edits its organizer's mailbox did not receive, said on the row."""
+        if record is None:
+            return
+        if created and record.ical_uid and record.kind == "event":
+            record.meeting_origin = True
+            record._mcs_release_waiting()
+        if decision.attendee_copy:
+            note = self.env._(
+                "changed in Odoo (%(fields)s) but not sent to Outlook: only the organizer's mailbox can change "
+                "this meeting", fields=", ".join(sorted(decision.withheld_fields))) \
+                if decision.withheld_fields else False
+            if record.sync_note != note:
+                record.sync_note = note
 
     def _mcs_followups(self, client, reconciler, store, followups, counts, settings, depth):
         """404 on update: deleted in Outlook meanwhile; 412: changed meanwhile (re-fetch, re-merge)."""

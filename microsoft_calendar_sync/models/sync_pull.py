@@ -69,7 +69,10 @@ class MicrosoftCalendarAccount(models.Model):
             if not catch_up or last_page is None or last_page.fresh_round:
                 break  # a fresh round lists the window as it is now: nothing to catch up
             catch_up = False
-        # once a day: long series get the occurrences the moving window reaches (sync_series.py)
+        # once a day: rows saved before they kept the iCalUId learn it (sync_meetings.py); long series
+        # get the occurrences the moving window reaches (sync_series.py)
+        if self.series_extended_on != fields.Date.today():
+            self._mcs_learn_ical_uids(client)
         self._mcs_extend_series(store, window, counts)
 
     def _mcs_pull_round(self, client, reconciler, store, window, counts, settings):
@@ -184,6 +187,8 @@ class MicrosoftCalendarAccount(models.Model):
         unconfirmed = bool(raws) and bool(store.search([("transaction_id", "!=", False), ("graph_id", "=", False)]))
         unread = []  # indexes of new events whose transactionId the page did not say
         series_ids = set()
+        answers, by_graph_id = {}, {}  # the user's own answers on copies of meetings they are invited to
+        cancelled = set()  # copies of meetings their organizer cancelled (not left by the user)
         for raw in raws:
             if not isinstance(raw, dict) or not raw.get("id"):
                 counts["skipped"] += 1
@@ -209,6 +214,8 @@ class MicrosoftCalendarAccount(models.Model):
                 continue
             meta = graph_meta(raw)
             store.note_web_link(raw)
+            if record is not None and meta.ical_uid and not record.ical_uid:
+                record.ical_uid = meta.ical_uid  # how other mailboxes' copies of a meeting find it
             if record is not None and record.state == "synced" and meta.change_key \
                     and meta.change_key == record.change_key:
                 # The version we agreed on (every write of ours comes back in the next round with
@@ -229,6 +236,7 @@ class MicrosoftCalendarAccount(models.Model):
             if meta.is_cancelled:
                 if record is not None and record.state != "skipped":
                     outlook_deleted.append(meta.id)
+                    cancelled.add(meta.id)
                 continue
             try:
                 event, warnings = event_from_graph(raw, allow_remote_images=settings["allow_remote_images"])
@@ -266,7 +274,10 @@ class MicrosoftCalendarAccount(models.Model):
             if record is None and unconfirmed and "transactionId" not in raw and not event.odoo_ref:
                 unread.append(len(outlook_items))
             outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
-                                             meta.ical_uid, transaction_id))
+                                             meta.ical_uid, transaction_id, attendee_copy=not meta.is_organizer))
+            if not meta.is_organizer:
+                answers[meta.id] = meta.response
+                by_graph_id[meta.id] = raw
         if unread:
             self._mcs_read_transaction_ids(client, store, outlook_items, unread)
         if listed:
@@ -279,7 +290,10 @@ class MicrosoftCalendarAccount(models.Model):
             if moved:
                 self._mcs_apply_page(client, reconciler, store, DeltaPage(moved, None, None, False), counts,
                                      settings)
-        self._mcs_apply_outlook(client, reconciler, store, outlook_items, outlook_deleted, counts, settings)
+        self._mcs_apply_outlook(client, reconciler, store, outlook_items, outlook_deleted, counts, settings,
+                                raws=by_graph_id, cancelled=cancelled)
+        if answers:
+            self._mcs_apply_answers(store, answers)
         if series_ids:
             self._mcs_pull_series(client, reconciler, store, series_ids, counts, settings)
 
@@ -299,14 +313,25 @@ class MicrosoftCalendarAccount(models.Model):
             event = item.event.replace(odoo_ref=base.odoo_ref) if base is not None else item.event
             outlook_items[index] = dataclasses.replace(item, event=event, transaction_id=body["transactionId"])
 
-    def _mcs_apply_outlook(self, client, reconciler, store, outlook_items, outlook_deleted, counts, settings):
-        """Reconcile Outlook's changes and deletions with the Odoo side of the events they name."""
+    def _mcs_apply_outlook(self, client, reconciler, store, outlook_items, outlook_deleted, counts, settings,
+                           raws=None, cancelled=()):
+        """Reconcile Outlook's changes and deletions with the Odoo side of the events they name.
+
+        ``outlook_deleted``: ids Outlook no longer has (404), or copies of cancelled meetings. A copy
+        of a meeting the user is invited to that is gone (declined, removed) leaves it in Odoo only."""
         if not outlook_items and not outlook_deleted:
             return
+        joins, joined_items, held = self._mcs_meeting_joins(store, outlook_items)
+        if held:
+            self._mcs_hold_for_organizer(store, held, raws or {})
+            held_ids = {item.graph_id for item in held}
+            outlook_items = [item for item in outlook_items if item.graph_id not in held_ids]
         # The Odoo side of every event the page names: by binding, else by our reference.
         records, seen = [], set()
         extra_items = []
         for item in outlook_items:
+            if item.graph_id in joins:
+                continue
             record = store.record_by_graph_id(item.graph_id) or (
                 store.record_by_odoo_ref(item.event.odoo_ref) if item.event.odoo_ref else None) or (
                 store.record_by_transaction_id(item.transaction_id) if item.transaction_id else None)
@@ -327,7 +352,10 @@ class MicrosoftCalendarAccount(models.Model):
                 seen.add(record.key)
                 records.append(record)
         odoo_items, odoo_deleted = self._mcs_odoo_items(store, records)
-        decisions = reconciler.plan(odoo_items + extra_items, outlook_items, odoo_deleted=odoo_deleted,
-                                    outlook_deleted=outlook_deleted)
+        left = [graph_id for graph_id in outlook_deleted
+                if getattr(store.record_by_graph_id(graph_id), "attendee_copy", False) and graph_id not in cancelled]
+        decisions = reconciler.plan(odoo_items + extra_items + joined_items, outlook_items, odoo_deleted=odoo_deleted,
+                                    outlook_deleted=[graph_id for graph_id in outlook_deleted if graph_id not in left],
+                                    outlook_left=left, joins=joins)
         counts["received"] += len(outlook_items) + len(outlook_deleted)
         self._mcs_apply(client, reconciler, store, decisions, counts, settings)

@@ -124,6 +124,8 @@ class MicrosoftCalendarAccount(models.Model):
         # A second pass sends the occurrences the first found different from their series.
         for _pass in range(2):
             due = store.due()
+            if store.invitations_due:  # answers and declines of meetings the user is only invited to
+                self._mcs_send_answers(client, store.invitations_due, counts)
             if not due:
                 return
             self._mcs_push_chunks(client, reconciler, store, due, counts, settings)

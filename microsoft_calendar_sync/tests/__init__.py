@@ -33,3 +33,4 @@ from . import test_sync_log
 from . import test_cleanup
 from . import test_sync_recurring
 from . import test_sync_recurring_patterns
+from . import test_sync_meetings

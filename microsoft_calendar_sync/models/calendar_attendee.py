@@ -1,0 +1,37 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""An attendee's answer given in Odoo goes out through that attendee's own Outlook account.
+
+Accepting, declining or answering "maybe" in Odoo (the event's buttons, the
+invitation link, any write of ``state``) queues the answer on the row of the
+attendee's account for that meeting, in the same transaction; the next run of
+that account sends it (sync_meetings.py). Answers read from Outlook carry the
+inbound flag and queue nothing.
+"""
+
+from odoo import models
+
+from .calendar_event import FROM_OUTLOOK
+from .sync_meetings import ANSWER_ACTIONS
+
+
+class CalendarAttendee(models.Model):
+    _inherit = "calendar.attendee"
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "state" in vals and vals["state"] in ANSWER_ACTIONS and not self.env.context.get(FROM_OUTLOOK):
+            self._mcs_queue_answers()
+        return result
+
+    def _mcs_queue_answers(self):
+        rows = self.env["microsoft.calendar.binding"].sudo().search([
+            ("event_id", "in", self.event_id.ids), ("attendee_copy", "=", True), ("graph_id", "!=", False),
+            ("user_id.partner_id", "in", self.partner_id.ids)])
+        queued = False
+        for row in rows:
+            attendee = self.filtered(lambda a: a.event_id == row.event_id and a.partner_id == row.user_id.partner_id)
+            if attendee:
+                row._mcs_queue_answer(attendee[0].state)
+                queued = True
+        if queued:
+            self.env["calendar.event"]._mcs_trigger_push()

@@ -1,0 +1,220 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Meetings of several connected users: one Odoo event per meeting, answers both ways, invitations
+that only their organizer changes, and the e-mails the sandbox says Outlook sent."""
+
+from datetime import timedelta, timezone
+
+from odoo.tests import tagged
+
+from .sync_common import SyncCase
+
+
+@tagged("post_install", "-at_install")
+class TestSyncMeetings(SyncCase):
+
+    def setUp(self):
+        super().setUp()
+        self.settings = self.env["microsoft.calendar.config"]._mcs_settings()
+
+    # -- helpers -----------------------------------------------------------------
+
+    def connect_bob(self):
+        bob = self.assert_connected(self.connect(self.bob), self.bob, "bob@contoso.com")
+        bob._mcs_sync()
+        self.clear_mail()
+        return bob
+
+    def graph(self, account):
+        return self.settings.graph_client(account._mcs_sign_in())
+
+    def meeting_body(self, subject, *addresses):
+        start = self.tomorrow.replace(tzinfo=timezone.utc)
+        return {
+            "subject": subject,
+            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {"dateTime": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "attendees": [{"emailAddress": {"address": address}, "type": "required"} for address in addresses],
+        }
+
+    def copy_of(self, address, subject):
+        [item] = [item for item in self.outlook_events(address) if item["subject"] == subject]
+        return item
+
+    def events_named(self, subject):
+        return self.env["calendar.event"].sudo().with_context(active_test=False).search([("name", "=", subject)])
+
+    def row(self, account, graph_id):
+        return self.env["microsoft.calendar.binding"].sudo().search(
+            [("account_id", "=", account.id), ("graph_id", "=", graph_id)])
+
+    def attendee(self, event, user):
+        return event.attendee_ids.filtered(lambda a: a.partner_id == user.partner_id)
+
+    # -- one Odoo event per meeting ------------------------------------------------
+
+    def test_a_meeting_sent_from_odoo_is_one_event_in_the_organizers_and_the_attendees_odoo(self):
+        bob = self.connect_bob()
+        event = self.Event.create({"name": "Budget review", "start": self.tomorrow,
+                                   "stop": self.tomorrow + timedelta(hours=1),
+                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
+        self.push()
+        # Bob's copy is listed to his account, which joins Alice's event
+        counts = bob._mcs_sync()
+        self.assertFalse(counts["sent"], counts)
+        self.assertEqual(len(self.events_named("Budget review")), 1, "no second Odoo event for Bob's copy")
+        copy = self.copy_of("bob@contoso.com", "Budget review")
+        row = self.row(bob, copy["id"])
+        self.assertEqual((row.event_id, row.attendee_copy, row.state), (event, True, "synced"))
+        self.assertTrue(event.mcs_binding_ids.filtered(lambda b: b.account_id == self.account).meeting_origin,
+                        "Alice's row brought the meeting")
+        self.assertEqual([(mail["kind"], mail["to"]) for mail in self.sent_mail()],
+                         [("invitation", ["bob@contoso.com"])], "one invitation, nothing else")
+        for _run in range(2):
+            self.sync()
+            bob._mcs_sync()
+        self.assertEqual(len(self.sent_mail()), 1, "later runs send nothing")
+
+    def test_an_invitation_waits_for_its_connected_organizer_then_joins(self):
+        bob = self.connect_bob()
+        with self.outlook() as client:
+            client.create_event(self.meeting_body("Planning", "bob@contoso.com"))
+        copy = self.copy_of("bob@contoso.com", "Planning")
+        bob._mcs_sync()  # Bob's account runs first: Alice's account brings the meeting
+        row = self.row(bob, copy["id"])
+        self.assertEqual((row.state, row.skip_reason), ("skipped", "organizer_first"))
+        self.assertFalse(self.events_named("Planning"))
+        self.sync()
+        [event] = self.events_named("Planning")
+        self.assertEqual((row.event_id, row.state, row.attendee_copy), (event, "synced", True))
+        self.assertEqual(event.user_id, self.alice)
+        bob._mcs_sync()
+        self.assertEqual(len(self.events_named("Planning")), 1)
+        self.assertEqual(self.sent_mail()[-1]["kind"], "invitation")
+        self.assertEqual(len(self.sent_mail()), 1, "only Outlook's own invitation")
+
+    def test_an_organizer_who_connects_later_joins_the_event_an_attendee_brought(self):
+        self.account.sudo().write({"state": "paused"})  # Alice's Outlook is not synchronized here yet
+        bob = self.connect_bob()
+        with self.outlook() as client:
+            client.create_event(self.meeting_body("Kick-off", "bob@contoso.com", "x@fabrikam.com"))
+        bob._mcs_sync()
+        [event] = self.events_named("Kick-off")
+        self.assertEqual(event.user_id, self.alice, "the real organizer")
+        self.account.sudo().write({"state": "connected"})
+        self.clear_mail()
+        counts = self.sync()
+        self.assertEqual(len(self.events_named("Kick-off")), 1, "Alice's copy joined Bob's event")
+        copy = self.copy_of("alice@contoso.com", "Kick-off")
+        row = self.row(self.account, copy["id"])
+        self.assertEqual((row.event_id, row.attendee_copy), (event, False))
+        self.assertFalse(counts["outlook_updated"] or counts["outlook_created"], counts)
+        self.assertEqual(self.sent_mail(), [], "joining sends nothing")
+        # from now on Alice's Odoo edits go out through her mailbox, once
+        event.with_user(self.alice).write({"location": "Room 4"})
+        self.sync()
+        bob._mcs_sync()
+        self.assertEqual([(mail["kind"], sorted(mail["to"])) for mail in self.sent_mail()],
+                         [("update", ["bob@contoso.com", "x@fabrikam.com"])])
+        self.assertEqual(len(self.events_named("Kick-off")), 1)
+
+    # -- invitations: organizer rules ---------------------------------------------
+
+    def test_an_odoo_edit_of_a_meeting_whose_organizer_is_not_connected_is_kept_and_flagged(self):
+        bob = self.connect_bob()
+        self.account.sudo().write({"state": "paused"})
+        with self.outlook() as client:
+            client.create_event(self.meeting_body("Supplier call", "bob@contoso.com"))
+        self.account.sudo().write({"state": "not_connected"})
+        bob._mcs_sync()
+        self.clear_mail()
+        [event] = self.events_named("Supplier call")
+        copy = self.copy_of("bob@contoso.com", "Supplier call")
+        row = self.row(bob, copy["id"])
+        event.with_user(self.bob).sudo().write({"name": "Supplier call (moved)"})
+        self.assertIn("not sent to Outlook", row.sync_note)
+        self.assertIn("not sent to Outlook", event.with_user(self.bob).mcs_sync_summary)
+        counts = bob._mcs_sync()
+        self.assertFalse(counts["sent"], counts)
+        self.assertEqual(self.copy_of("bob@contoso.com", "Supplier call")["subject"], "Supplier call")
+        self.assertEqual(event.name, "Supplier call (moved)", "kept in Odoo")
+        self.assertEqual(self.sent_mail(), [])
+
+    # -- answers -------------------------------------------------------------------
+
+    def test_answers_both_ways(self):
+        bob = self.connect_bob()
+        event = self.Event.create({"name": "Design review", "start": self.tomorrow,
+                                   "stop": self.tomorrow + timedelta(hours=1),
+                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
+        self.push()
+        bob._mcs_sync()
+        self.clear_mail()
+        # Bob accepts in Odoo: his Outlook answers the organizer, once
+        self.attendee(event, self.bob).with_user(self.bob).do_accept()
+        bob._mcs_sync()
+        bob._mcs_sync()
+        mails = self.sent_mail()
+        self.assertEqual([(mail["kind"], mail["from"], mail["to"], mail.get("response")) for mail in mails],
+                         [("response", "bob@contoso.com", ["alice@contoso.com"], "accepted")])
+        self.assertEqual(self.copy_of("bob@contoso.com", "Design review")["responseStatus"]["response"], "accepted")
+        self.sync()
+        self.assertEqual(self.attendee(event, self.bob).state, "accepted")
+        # Bob answers "maybe" in Outlook: Odoo shows it (from his copy, and from Alice's tally)
+        copy = self.copy_of("bob@contoso.com", "Design review")
+        with self.graph(bob) as client:
+            client.post(f"/me/events/{copy['id']}/tentativelyAccept", {"sendResponse": True})
+        bob._mcs_sync()
+        self.assertEqual(self.attendee(event, self.bob).state, "tentative")
+        self.sync()
+        self.assertEqual(self.attendee(event, self.bob).state, "tentative")
+        self.assertEqual(len(self.sent_mail()), 2, "Bob's two answers, nothing sent back")
+
+    def test_declining_in_outlook_leaves_the_meeting_in_odoo_for_the_others(self):
+        bob = self.connect_bob()
+        event = self.Event.create({"name": "Offsite", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
+        self.push()
+        bob._mcs_sync()
+        copy = self.copy_of("bob@contoso.com", "Offsite")
+        with self.graph(bob) as client:
+            client.post(f"/me/events/{copy['id']}/decline", {"sendResponse": True})
+        self.clear_mail()
+        bob._mcs_sync()
+        self.assertTrue(event.active, "the meeting stays")
+        self.assertEqual(self.attendee(event, self.bob).state, "declined")
+        self.assertFalse(self.row(bob, copy["id"]), "Bob's row is gone with his copy")
+        self.sync()
+        self.assertIn("Offsite", [item["subject"] for item in self.outlook_events()])
+        self.assertEqual(self.sent_mail(), [], "no cancellation, no update")
+
+    def test_removing_the_meeting_from_ones_odoo_calendar_declines_it_and_never_cancels_it(self):
+        bob = self.connect_bob()
+        self.account.sudo().write({"state": "paused"})
+        with self.outlook() as client:
+            client.create_event(self.meeting_body("Vendor demo", "bob@contoso.com", "x@fabrikam.com"))
+        self.account.sudo().write({"state": "not_connected"})
+        bob._mcs_sync()
+        [event] = self.events_named("Vendor demo")
+        copy = self.copy_of("bob@contoso.com", "Vendor demo")
+        self.clear_mail()
+        event.with_user(self.bob).sudo().write({"partner_ids": [(3, self.bob.partner_id.id)]})
+        bob._mcs_sync()
+        self.assertEqual([(mail["kind"], mail["from"], mail.get("response")) for mail in self.sent_mail()],
+                         [("response", "bob@contoso.com", "declined")])
+        self.assertNotIn(copy["id"], [item["id"] for item in self.outlook_events("bob@contoso.com")])
+        self.assertIn("Vendor demo", [item["subject"] for item in self.outlook_events()], "not cancelled")
+        self.assertFalse(self.row(bob, copy["id"]))
+
+    def test_deleting_a_meeting_its_connected_organizer_cancels_sends_no_decline(self):
+        bob = self.connect_bob()
+        event = self.Event.create({"name": "Retro", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
+        self.push()
+        bob._mcs_sync()
+        self.clear_mail()
+        event.unlink()
+        bob._mcs_sync()  # Bob's account first: it leaves the cancelling to Alice's
+        self.sync()
+        bob._mcs_sync()
+        self.assertEqual([(mail["kind"], mail["to"]) for mail in self.sent_mail()],
+                         [("cancellation", ["bob@contoso.com"])])
