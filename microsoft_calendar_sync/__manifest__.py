@@ -25,6 +25,7 @@
         "security/ir.model.access.csv",
         "security/microsoft_calendar_binding_security.xml",
         "security/microsoft_calendar_sync_log_security.xml",
+        "security/first_sync_security.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_subscription.xml",
         "data/ir_cron_sync_log.xml",
@@ -37,6 +38,7 @@
         "views/calendar_event_views.xml",
         "wizard/reset_account_views.xml",
         "wizard/cleanup_views.xml",
+        "wizard/first_sync_views.xml",
         "views/microsoft_calendar_sync_run_views.xml",
     ],
     # demo users matching the sandbox seed's mailboxes, and a few events

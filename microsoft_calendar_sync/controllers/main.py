@@ -143,11 +143,18 @@ class OutlookCalendarController(http.Controller):
                               _("Try again in a few minutes."))
         except UserError as error:
             return self._page(_("This mailbox cannot be connected"), str(error.args[0]), retry=True)
-        request.session[FLASH_KEY] = {
-            "type": "success",
-            "message": _("Your Outlook calendar (%s) is connected.", env["microsoft.calendar.account"]
-                         ._mcs_for_user(user).mailbox),
-        }
+        account = env["microsoft.calendar.account"]._mcs_for_user(user)
+        if account.first_sync_wait_until:
+            # existing meetings: the calendar opens the review of the first synchronization at once
+            request.session[FLASH_KEY] = {
+                "type": "info", "review_first_sync": True,
+                "message": _("Your Outlook calendar (%s) is connected. Review what the first synchronization will "
+                             "do with your existing meetings.", account.mailbox),
+            }
+        else:
+            request.session[FLASH_KEY] = {
+                "type": "success", "message": _("Your Outlook calendar (%s) is connected.", account.mailbox),
+            }
         return request.redirect(CALENDAR_URL)
 
     def _redeem_once(self, settings, flow, answer):
@@ -192,6 +199,14 @@ class OutlookCalendarController(http.Controller):
         except (UserError, AccessError) as error:
             result = {"type": "warning", "message": str(error.args[0])}
         return {**result, "status": request.env["microsoft.calendar.account"]._mcs_status()}
+
+    @http.route("/microsoft_calendar_sync/review_first_sync", type="jsonrpc", auth="user")
+    def review_first_sync(self):
+        """The review of what the first synchronization will do (an action the button opens)."""
+        account = self._my_account()
+        if not account:
+            raise UserError(request.env._("Connect your Outlook calendar first."))
+        return account.action_mcs_review_first_sync()
 
     @http.route("/microsoft_calendar_sync/pause", type="jsonrpc", auth="user")
     def pause(self):

@@ -22,3 +22,4 @@ from . import microsoft_calendar_subscription
 from . import microsoft_calendar_account_overview
 from . import microsoft_calendar_sync_run
 from . import microsoft_calendar_mailbox_change
+from . import first_sync

@@ -11,7 +11,9 @@ event) and is reported. Meetings with attendees are not deleted from Outlook
 they push nothing. "All existing events" forgets the delta token: the next
 pull is a full round, re-linked through the remaining bindings, our reference
 and the iCalUId by the reconciler, and queues the user's Odoo events of the
-window that no binding links (the first sync's enqueue). "Only new events"
+window that no binding links (the first sync's enqueue); when the user has
+existing meetings, that first sync waits for a review of what it does with
+them (models/first_sync.py), which the wizard opens next. "Only new events"
 keeps the delta token, marks no Odoo event pending, and has the pull leave
 out the unlinked Outlook events created before the reset.
 """
@@ -136,6 +138,11 @@ class MicrosoftCalendarResetAccount(models.TransientModel):
                                   "last_sync": False, "new_events_since": False})
             lines.append(_("The next synchronization reads all existing Outlook events again and sends the "
                            "Odoo events Outlook does not have."))
+            if account._mcs_first_sync_ask():
+                # existing meetings: what it does with them is reviewed first (models/first_sync.py)
+                lines.append(_("It waits for a review of what it does with the existing meetings."))
+                self.result = "\n".join(lines)
+                return account.action_mcs_review_first_sync(intro=self.result)
         else:
             now = fields.Datetime.now()
             # Outlook events created before the reset and not linked are never imported (the pull

@@ -42,6 +42,20 @@ export class OutlookSyncButton extends Component {
             this.notification.add(status.flash.message, { type: status.flash.type });
         }
         this.state.status = status;
+        if (status.flash && status.flash.review_first_sync) {
+            // just connected, with existing meetings: what the first synchronization does with them
+            await this.reviewFirstSync();
+        }
+    }
+
+    /** The first synchronization waits for the user's review (existing meetings). */
+    get firstSyncText() {
+        return (this.status.first_sync && this.status.first_sync.text) || "";
+    }
+
+    async reviewFirstSync() {
+        const action = await rpc("/microsoft_calendar_sync/review_first_sync");
+        await this.action.doAction(action, { onClose: () => this.refresh() });
     }
 
     /** A background run changed the user's events: show its outcome and reload the calendar. */
