@@ -24,12 +24,16 @@ class CalendarAttendee(models.Model):
         return result
 
     def _mcs_queue_answers(self):
+        # Outlook answers a series as a whole: an answer on one of its events is the series' answer
+        recurrences = self.event_id.recurrence_id
         rows = self.env["microsoft.calendar.binding"].sudo().search([
-            ("event_id", "in", self.event_id.ids), ("attendee_copy", "=", True), ("graph_id", "!=", False),
-            ("user_id.partner_id", "in", self.partner_id.ids)])
+            ("attendee_copy", "=", True), ("graph_id", "!=", False), ("user_id.partner_id", "in", self.partner_id.ids),
+            "|", ("event_id", "in", self.event_id.ids), "&", ("kind", "=", "series"),
+            ("recurrence_id", "in", recurrences.ids)])
         queued = False
         for row in rows:
-            attendee = self.filtered(lambda a: a.event_id == row.event_id and a.partner_id == row.user_id.partner_id)
+            attendee = self.filtered(lambda a: a.partner_id == row.user_id.partner_id and (
+                a.event_id == row.event_id or row.kind == "series" and a.event_id.recurrence_id == row.recurrence_id))
             if attendee:
                 row._mcs_queue_answer(attendee[0].state)
                 queued = True

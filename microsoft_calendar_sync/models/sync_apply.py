@@ -163,7 +163,7 @@ class MicrosoftCalendarAccount(models.Model):
             elif decision.odoo_op is Op.DECLINE:
                 event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref)
                 if event:
-                    self._mcs_leave_in_odoo(event)
+                    self._mcs_leave_in_odoo(event.with_env(Event_.env))
                     counts["odoo_declined"] += 1
                 event = None
             elif decision.odoo_op is Op.DELETE:
@@ -210,10 +210,10 @@ class MicrosoftCalendarAccount(models.Model):
         invitation: the Odoo edits its organizer's mailbox did not receive, said on the row."""
         if record is None:
             return
-        if created and record.ical_uid and record.kind == "event":
+        if created and record.ical_uid and record.kind in ("event", "series"):
             record.meeting_origin = True
             record._mcs_release_waiting()
-        if decision.attendee_copy:
+        if decision.attendee_copy and record.kind == "event":  # a series' row notes its pattern
             note = self.env._(
                 "changed in Odoo (%(fields)s) but not sent to Outlook: only the organizer's mailbox can change "
                 "this meeting", fields=", ".join(sorted(decision.withheld_fields))) \

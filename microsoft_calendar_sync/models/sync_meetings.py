@@ -71,19 +71,28 @@ class MicrosoftCalendarBinding(models.Model):
         "This meeting is already in Odoo (brought by another Outlook account); it joins that event at the next run.")
 
     def _mcs_release_waiting(self):
-        """These origin rows now hold their meeting's Odoo event: the invitations waiting for them join it."""
-        origins = {row.ical_uid: row for row in self if row.ical_uid and row.event_id}
+        """These origin rows now hold their meeting's Odoo event (or recurrence): the invitations
+        waiting for them join it."""
+        origins = {row.ical_uid: row for row in self if row.ical_uid and (row.event_id or row.recurrence_id)}
         if not origins:
             return
         waiting = self.sudo().search([("skip_reason", "=", WAIT_FOR_ORGANIZER), ("ical_uid", "in", list(origins))])
         for row in waiting:
             origin = origins[row.ical_uid]
-            if self.sudo().search_count([("account_id", "=", row.account_id.id), ("event_id", "=", origin.event_id.id)]):
+            if self.sudo().search_count([("account_id", "=", row.account_id.id), ("odoo_ref", "=", origin.odoo_ref)]):
                 row.unlink()  # the account holds the event already
                 continue
-            row.write({"odoo_ref": origin.odoo_ref, "event_id": origin.event_id.id, "base": origin.base,
-                       "state": "synced", "skip_reason": False, "attendee_copy": True, "change_key": False,
-                       "last_sync": fields.Datetime.now(), "pending": False})
+            row.write({"odoo_ref": origin.odoo_ref, "event_id": origin.event_id.id, "kind": origin.kind,
+                       "recurrence_id": origin.recurrence_id.id, "base_event_id": origin.base_event_id.id,
+                       "base": origin.base, "state": "synced", "skip_reason": False, "attendee_copy": True,
+                       "change_key": False, "last_sync": fields.Datetime.now(), "pending": False})
+
+    def _mcs_row_events(self):
+        """The Odoo events of a row: its event, or its series' events."""
+        self.ensure_one()
+        if self.kind == "series":
+            return self.recurrence_id.sudo().calendar_event_ids
+        return self.event_id.sudo()
 
     def _mcs_answer_failed(self, message):
         attempts = self.attempts + 1
@@ -111,28 +120,46 @@ class MicrosoftCalendarAccount(models.Model):
             return {}, [], []
         Binding = self.env["microsoft.calendar.binding"].sudo()
         rows = Binding.search([("ical_uid", "in", [item.ical_uid for item in unknown]), ("account_id", "!=", self.id),
-                               ("kind", "=", "event"), ("event_id", "!=", False), ("state", "!=", "skipped")])
+                               ("kind", "in", ("event", "series")), ("odoo_ref", "!=", False),
+                               ("state", "!=", "skipped")])
         holders = {}
         for row in rows.sorted(lambda row: (not row.meeting_origin, row.id)):
             holders.setdefault(row.ical_uid, row)
         joins, odoo_items, held = {}, [], []
         for item in unknown:
             row = holders.get(item.ical_uid)
-            event = row.event_id.with_context(active_test=False) if row else None
-            if event and event.active:
-                mine = store.record_by_odoo_ref(row.odoo_ref)
-                if mine is not None and mine.graph_id and mine.state != "skipped":
-                    continue  # this account holds the event under another Outlook item already
-                base = row._mcs_to_core().base
-                core = event_mapping.odoo_event_to_core(event, base=base)
-                if base is None or not base.odoo_ref:
-                    core = core.without_odoo_links()  # an event Outlook made: never stamped
-                store.event_ids[row.odoo_ref] = event.id
-                joins[item.graph_id] = (row.odoo_ref, base or core)
-                odoo_items.append(OdooItem(row.odoo_ref, core, _utc(event.write_date)))
+            joined = self._mcs_join_item(store, row) if row else None
+            if joined is not None:
+                joins[item.graph_id] = joined[0]
+                odoo_items.append(joined[1])
             elif item.attendee_copy and not row and self._mcs_organizer_connected(item.event.organizer):
                 held.append(item)
         return joins, odoo_items, held
+
+    def _mcs_join_item(self, store, row):
+        """((odoo ref, base), Odoo item) of the event (or series) another account's ``row`` holds, or
+        ``None`` when it is gone from Odoo or this account holds it under another Outlook item."""
+        mine = store.record_by_odoo_ref(row.odoo_ref)
+        if mine is not None and mine.graph_id and mine.state != "skipped":
+            return None
+        base = row._mcs_to_core().base
+        if row.kind == "series":
+            recurrence = self._mcs_series_recurrence(row)
+            core = self._mcs_series_odoo_item_event(row, base) if recurrence else None
+            if core is None:
+                return None
+            store.recurrence_ids[row.odoo_ref] = recurrence.id
+            modified = max(recurrence.calendar_event_ids.mapped("write_date"))
+        else:
+            event = row.event_id.with_context(active_test=False)
+            if not event or not event.active:
+                return None
+            core = event_mapping.odoo_event_to_core(event, base=base)
+            store.event_ids[row.odoo_ref] = event.id
+            modified = event.write_date
+        if base is None or not base.odoo_ref:
+            core = core.without_odoo_links()  # an event Outlook made: never stamped
+        return (row.odoo_ref, base or core), OdooItem(row.odoo_ref, core, _utc(modified))
 
     def _mcs_organizer_connected(self, organizer):
         """Whether ``organizer``'s mailbox is another account of this database that runs."""
@@ -168,17 +195,17 @@ class MicrosoftCalendarAccount(models.Model):
         for graph_id, answer in answers.items():
             record = store.record_by_graph_id(graph_id)
             state = ODOO_STATE_BY_ANSWER.get(answer)
-            if record is None or not record.event_id or record.answer_pending or state is None:
+            if record is None or not record.odoo_ref or record.answer_pending or state is None:
                 continue  # an answer given in Odoo and not sent yet is the newer one
-            attendee = record.event_id.attendee_ids.filtered(lambda a: a.partner_id == partner)
-            if attendee and attendee.state != state:
-                attendee.sudo().with_context(**{FROM_OUTLOOK: True}).write({"state": state})
+            attendees = record._mcs_row_events().attendee_ids.filtered(
+                lambda a: a.partner_id == partner and a.state != state)
+            attendees.sudo().with_context(**{FROM_OUTLOOK: True}).write({"state": state})
 
-    def _mcs_leave_in_odoo(self, event):
+    def _mcs_leave_in_odoo(self, events):
         """The user declined or removed their copy in Outlook: their Odoo answer says so."""
-        attendee = event.attendee_ids.filtered(lambda a: a.partner_id == self.user_id.partner_id)
-        if attendee and attendee.state != "declined":
-            attendee.sudo().with_context(**{FROM_OUTLOOK: True}).write({"state": "declined"})
+        attendees = events.attendee_ids.filtered(lambda a: a.partner_id == self.user_id.partner_id
+                                                 and a.state != "declined")
+        attendees.sudo().with_context(**{FROM_OUTLOOK: True}).write({"state": "declined"})
 
     def _mcs_organizer_cancels(self, event, ical_uid):
         """Whether a connected organizer's row holds this meeting: its cancellation reaches the copies."""
@@ -203,6 +230,8 @@ class MicrosoftCalendarAccount(models.Model):
         current = self._mcs_current_answers(client, tried)
         for row in rows:
             event = row.event_id.with_context(active_test=False)
+            if row.kind == "series":
+                event = row.recurrence_id.sudo().base_event_id.with_context(active_test=False)
             leaving = not event or not event.active or partner not in event.partner_ids
             if not row.graph_id or (leaving and self._mcs_organizer_cancels(event, row.ical_uid)):
                 row.unlink() if leaving else row.write({"state": "synced", "pending": False})

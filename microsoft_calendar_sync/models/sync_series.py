@@ -55,7 +55,7 @@ SERIES_QUERY = urlencode({
     "$select": "subject,body,start,end,originalStartTimeZone,originalEndTimeZone,isAllDay,location,attendees,"
                "organizer,showAs,sensitivity,isReminderOn,reminderMinutesBeforeStart,categories,recurrence,type,"
                "seriesMasterId,iCalUId,changeKey,lastModifiedDateTime,createdDateTime,webLink,transactionId,"
-               "isCancelled,isOnlineMeeting,onlineMeeting,cancelledOccurrences",
+               "isCancelled,isOnlineMeeting,onlineMeeting,cancelledOccurrences,isOrganizer,responseStatus",
     "$expand": f"exceptionOccurrences,singleValueExtendedProperties($filter=id eq '{ODOO_REF_PROPERTY_ID}' "
                f"or id eq '{MEETING_URL_PROPERTY_ID}')",
 })
@@ -155,6 +155,9 @@ class MicrosoftCalendarAccount(models.Model):
         record = store.record(decision.key)
         odoo_ref, single = decision.odoo_ref, env["calendar.event"]
         merged = decision.merged
+        if decision.odoo_op is Op.DECLINE:  # the user left a series they are invited to
+            self._mcs_leave_in_odoo(self._mcs_row_events(record))
+            return odoo_ref, single
         if decision.odoo_op is Op.DELETE:
             recurrence = self._mcs_series_recurrence(record)
             if recurrence:
@@ -220,6 +223,7 @@ class MicrosoftCalendarAccount(models.Model):
         answers = client.batch([BatchRequest("GET", f"{event_path(graph_id)}?{SERIES_QUERY}")
                                 for graph_id in series_ids])
         items, deleted, occurrences_by_series = [], [], {}
+        own_answers, raws = {}, {}  # the user's own answers on series they are only invited to
         for graph_id, answer in zip(series_ids, answers):
             record = store.record_by_graph_id(graph_id)
             if answer.status == 404:
@@ -256,9 +260,14 @@ class MicrosoftCalendarAccount(models.Model):
             if known is not None:
                 series = event_mapping.same_series_start(series, known.base)
             items.append(OutlookItem(meta.id, series, _utc(meta.last_modified), meta.change_key,
-                                     meta.ical_uid, payload.get("transactionId") or ""))
+                                     meta.ical_uid, payload.get("transactionId") or "",
+                                     attendee_copy=not meta.is_organizer))
+            if not meta.is_organizer:
+                own_answers[meta.id], raws[meta.id] = meta.response, payload
             occurrences_by_series[meta.id] = (event.recurrence.cancelled, payload.get("exceptionOccurrences") or [])
-        self._mcs_apply_outlook(client, reconciler, store, items, deleted, counts, settings)
+        self._mcs_apply_outlook(client, reconciler, store, items, deleted, counts, settings, raws=raws)
+        if own_answers:
+            self._mcs_apply_answers(store, own_answers)
         for graph_id in deleted:
             self._mcs_forget_occurrences(store, graph_id)
         pulled = []

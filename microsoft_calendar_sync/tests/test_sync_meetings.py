@@ -218,3 +218,35 @@ class TestSyncMeetings(SyncCase):
         bob._mcs_sync()
         self.assertEqual([(mail["kind"], mail["to"]) for mail in self.sent_mail()],
                          [("cancellation", ["bob@contoso.com"])])
+
+    # -- recurring meetings ------------------------------------------------------------
+
+    def test_a_recurring_meeting_is_one_odoo_series_and_takes_answers_as_a_whole(self):
+        bob = self.connect_bob()
+        event = self.Event.create({
+            "name": "Weekly sync", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+            "recurrency": True, "rrule_type": "weekly", "interval": 1, "end_type": "count", "count": 4,
+            "event_tz": "Europe/Brussels", ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[self.tomorrow.weekday()]: True,
+            "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
+        self.push()
+        counts = bob._mcs_sync()
+        self.assertFalse(counts["sent"], counts)
+        self.assertEqual(self.events_named("Weekly sync"), event.recurrence_id.calendar_event_ids,
+                         "Bob's copy of the series joined Alice's recurrence")
+        [copy] = [item for item in self.outlook_events("bob@contoso.com")
+                  if item["subject"] == "Weekly sync" and item["type"] == "seriesMaster"]
+        row = self.row(bob, copy["id"])
+        self.assertEqual((row.kind, row.attendee_copy, row.recurrence_id), ("series", True, event.recurrence_id))
+        self.clear_mail()
+        # Bob accepts one occurrence in Odoo: Outlook answers the whole series, once
+        occurrence = event.recurrence_id.calendar_event_ids.sorted("start")[1]
+        self.attendee(occurrence, self.bob).with_user(self.bob).do_accept()
+        bob._mcs_sync()
+        bob._mcs_sync()
+        self.assertEqual([(mail["kind"], mail.get("response")) for mail in self.sent_mail()], [("response", "accepted")])
+        self.sync()
+        bob._mcs_sync()
+        states = set(event.recurrence_id.calendar_event_ids.attendee_ids.filtered(
+            lambda a: a.partner_id == self.bob.partner_id).mapped("state"))
+        self.assertEqual(states, {"accepted"}, "Outlook's answer is the series' answer")
+        self.assertEqual(len(self.sent_mail()), 1)

@@ -618,13 +618,19 @@ class TestSyncRecurring(SyncCase):
                                          "numberOfOccurrences": 3, "recurrenceTimeZone": "Romance Standard Time"}}})
         self.clear_mail()
         [copy] = [item for item in self.masters() if item["subject"] == "Bob's weekly"]
+        self.sync()  # Bob's Outlook is connected: his account brings the series, Alice's copy waits for it
+        row = self.series_row(copy["id"])
+        self.assertEqual((row.state, row.skip_reason), ("skipped", "organizer_first"))
+        bob._mcs_sync()
         for _run in range(3):
             counts = self.sync()
             self.assertFalse(counts["sent"], f"an invitation's copy is never written or deleted: {counts}")
-        row = self.series_row(copy["id"])
-        self.assertEqual((row.kind, row.state), ("series", "synced"))
+        self.assertEqual((row.kind, row.state, row.attendee_copy), ("series", "synced", True))
+        bob_row = self.env["microsoft.calendar.binding"].sudo().search([("account_id", "=", bob.id)])
+        self.assertEqual(bob_row.recurrence_id, row.recurrence_id, "one Odoo series for the meeting")
         events = row.recurrence_id.calendar_event_ids
         self.assertEqual(len(events), 3)
+        self.assertEqual(self.env["calendar.event"].sudo().search_count([("name", "=", "Bob's weekly")]), 3)
         self.assertEqual(set(events.user_id.mapped("login")), {"bob"}, "the organizer is Bob")
         self.assertIn(self.alice.partner_id, events[0].partner_ids)
         self.assertEqual(self.sent_mail(), [])
