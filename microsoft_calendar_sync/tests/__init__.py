@@ -34,4 +34,5 @@ from . import test_cleanup
 from . import test_sync_recurring
 from . import test_sync_recurring_patterns
 from . import test_sync_meetings
+from . import test_meeting_mail
 from . import test_first_sync_preview
