@@ -3,7 +3,7 @@
     "name": "Outlook Calendar Sync",
     "summary": "Two-way sync between Odoo Calendar and Microsoft Outlook "
     "calendars through Microsoft Graph",
-    "version": "19.0.1.3.0",
+    "version": "19.0.1.4.0",
     "category": "Productivity/Calendar",
     "author": "Outlook Calendar Sync contributors",
     "website": "https://github.com/outlook-calendar-sync/microsoft_calendar_sync",

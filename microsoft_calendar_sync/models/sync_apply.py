@@ -131,7 +131,7 @@ class MicrosoftCalendarAccount(models.Model):
         if creates:
             window = self._mcs_window(settings)
             vals_list = [event_mapping.core_to_odoo_values(Event_.env, series_core.anchor(decision.merged, window.start),
-                                                           user=user)
+                                                           user=user, user_organizes=not decision.attendee_copy)
                          for decision, _response in creates]
             created = Event_.create(vals_list)
         created_by_key = dict(zip((decision.key for decision, _response in creates), created))
@@ -156,7 +156,8 @@ class MicrosoftCalendarAccount(models.Model):
                 event = event_mapping.parse_odoo_ref(self.env, decision.odoo_ref).with_env(Event_.env)
                 if event:
                     vals = event_mapping.core_to_odoo_values(Event_.env, decision.merged, user=user,
-                                                       fields=decision.odoo_fields, record=event)
+                                                             fields=decision.odoo_fields, record=event,
+                                                             user_organizes=not decision.attendee_copy)
                     if vals:
                         event_mapping.write_odoo_values(event, vals)
                         counts["odoo_updated"] += 1

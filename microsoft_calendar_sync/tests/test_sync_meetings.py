@@ -2,7 +2,9 @@
 """Meetings of several connected users: one Odoo event per meeting, answers both ways, invitations
 that only their organizer changes, and the e-mails the sandbox says Outlook sent."""
 
+import importlib.util
 from datetime import timedelta, timezone
+from pathlib import Path
 
 from odoo.tests import tagged
 
@@ -250,3 +252,56 @@ class TestSyncMeetings(SyncCase):
             lambda a: a.partner_id == self.bob.partner_id).mapped("state"))
         self.assertEqual(states, {"accepted"}, "Outlook's answer is the series' answer")
         self.assertEqual(len(self.sent_mail()), 1)
+
+    # -- bad input -------------------------------------------------------------------
+
+    def test_an_event_the_user_organizes_under_an_alias_is_the_users_own(self):
+        created = self.outlook_create("Alias meeting", attendees=[
+            {"emailAddress": {"address": "x@fabrikam.com"}, "type": "required"}])
+        mailbox = self.sandbox.world.mailbox_by_address("alice@contoso.com")
+        with self.sandbox.world.lock:
+            mailbox.events[created["id"]].data["organizer"] = {
+                "emailAddress": {"name": "Alice", "address": "a.martin@contoso.com"}}
+        self.clear_mail()
+        self.sync()
+        [event] = self.events_named("Alias meeting")
+        self.assertEqual(event.user_id, self.alice, "Outlook says Alice organizes it (isOrganizer)")
+        event.with_user(self.alice).write({"name": "Alias meeting (v2)"})
+        self.sync()
+        self.assertEqual(self.outlook_get(created["id"])["subject"], "Alias meeting (v2)")
+        self.assertEqual([mail["kind"] for mail in self.sent_mail()], ["update"])
+
+    def test_two_partners_sharing_an_address_are_invited_once(self):
+        twins = self.env["res.partner"].create([{"name": "Xavier", "email": "x@fabrikam.com"},
+                                                {"name": "X. (duplicate)", "email": "X@fabrikam.com"}])
+        nameless = self.env["res.partner"].create({"name": "No address"})
+        self.Event.create({"name": "Twins", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+                           "partner_ids": [(4, self.alice.partner_id.id), (4, nameless.id)]
+                           + [(4, partner.id) for partner in twins]})
+        counts = self.push()
+        self.assertFalse(counts["errors"], counts)
+        [item] = [item for item in self.outlook_events() if item["subject"] == "Twins"]
+        self.assertEqual([a["emailAddress"]["address"].lower() for a in item["attendees"]], ["x@fabrikam.com"])
+        self.assertEqual([(mail["kind"], mail["to"]) for mail in self.sent_mail()],
+                         [("invitation", ["x@fabrikam.com"])])
+        self.sync()
+        self.assertEqual(len(self.sent_mail()), 1, "the address is not taken as changed afterwards")
+
+    def test_upgrade_marks_the_rows_of_invitations(self):
+        bob = self.connect_bob()
+        with self.outlook() as client:
+            client.create_event(self.meeting_body("Legacy invitation", "bob@contoso.com"))
+        self.sync()
+        bob._mcs_sync()
+        copy = self.copy_of("bob@contoso.com", "Legacy invitation")
+        row = self.row(bob, copy["id"])
+        own = self.row(self.account, self.copy_of("alice@contoso.com", "Legacy invitation")["id"])
+        (row | own).write({"attendee_copy": False})  # as rows were before 19.0.1.4.0
+        self.env.flush_all()
+        path = Path(__file__).parent.parent / "migrations" / "19.0.1.4.0" / "post-migrate.py"
+        spec = importlib.util.spec_from_file_location("mcs_migration_19_0_1_4_0", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        migration.migrate(self.env.cr, "19.0.1.3.0")
+        self.env.invalidate_all()
+        self.assertEqual((row.attendee_copy, own.attendee_copy), (True, False))

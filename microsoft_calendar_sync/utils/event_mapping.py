@@ -222,15 +222,13 @@ def odoo_event_to_core(event, *, base=None):
     sensitivity = _SENSITIVITY_BY_PRIVACY.get(event.sudo().effective_privacy or "public", Sensitivity.NORMAL)
     if base is not None and sensitivity == Sensitivity.PRIVATE and base.sensitivity == Sensitivity.PERSONAL:
         sensitivity = Sensitivity.PERSONAL
-    attendees = tuple(
-        Attendee(
-            email=attendee.partner_id.email,
-            name=attendee.partner_id.name or "",
-            response=_RESPONSE_BY_STATE.get(attendee.state, Response.NONE),
-        )
-        for attendee in event.attendee_ids
-        if attendee.partner_id.email and attendee.partner_id != organizer_partner
-    )
+    attendees = {}  # by address: two partners sharing one address are one Outlook attendee
+    for attendee in event.attendee_ids:
+        if attendee.partner_id.email and attendee.partner_id != organizer_partner:
+            person = Attendee(email=attendee.partner_id.email, name=attendee.partner_id.name or "",
+                              response=_RESPONSE_BY_STATE.get(attendee.state, Response.NONE))
+            attendees.setdefault(person.email, person)
+    attendees = tuple(attendees.values())
     organizer = (
         Person(email=organizer_partner.email, name=organizer_partner.name or "")
         if organizer_partner.email else None
@@ -413,7 +411,7 @@ def _alarm_commands(env, minutes, record):
     return [Command.set(alarms.ids)]
 
 
-def core_to_odoo_values(env, core_event, *, user, fields=None, record=None):
+def core_to_odoo_values(env, core_event, *, user, fields=None, record=None, user_organizes=False):
     """``calendar.event`` values for ``core_event`` (create or write).
 
     ``user`` is the connected user whose mailbox the event comes from; it is
@@ -422,7 +420,9 @@ def core_to_odoo_values(env, core_event, *, user, fields=None, record=None):
     to the values those core fields produce (the fields Outlook changed).
     ``record`` is the event being updated, if any: the reminder then replaces
     only the earliest alarm (later Odoo alarms are kept) and attendees keep
-    their records. Write the result with :func:`write_odoo_values` (create
+    their records. ``user_organizes``: the event is the user's own in Outlook
+    (Graph's ``isOrganizer``), whatever address it names as organizer (an
+    alias of the user's mailbox). Write the result with :func:`write_odoo_values` (create
     needs nothing more) under :data:`QUIET_CONTEXT`.
     """
     wanted = None
@@ -435,7 +435,7 @@ def core_to_odoo_values(env, core_event, *, user, fields=None, record=None):
         return wanted is None or key in wanted
 
     vals = {}
-    organizer_user = _organizer_user(env, core_event.organizer, user)
+    organizer_user = user if user_organizes else _organizer_user(env, core_event.organizer, user)
     if include("name"):
         vals["name"] = core_event.subject
     if include("description"):
