@@ -74,6 +74,13 @@ class MicrosoftCalendarBinding(models.Model):
             return {attendee.email for attendee in base.attendees} if base else set()
         return super()._mcs_addresses_outlook_would_mail()
 
+    def _mcs_state_text(self):
+        text = super()._mcs_state_text()
+        if self.attendees_withheld and self.state == "synced":
+            return self.env._("%(state)s, without its attendees (listed in the Outlook event; nobody is e-mailed)",
+                              state=text)
+        return text
+
 
 class MicrosoftCalendarAccount(models.Model):
     _inherit = "microsoft.calendar.account"
@@ -216,7 +223,8 @@ class MicrosoftCalendarAccount(models.Model):
         review = self.env["microsoft.calendar.first.sync"].create({"account_id": self.id, "intro": intro})
         return {
             "type": "ir.actions.act_window", "name": self.env._("Review first synchronization"),
-            "res_model": review._name, "res_id": review.id, "view_mode": "form", "target": "new",
+            "res_model": review._name, "res_id": review.id, "view_mode": "form", "views": [(False, "form")],
+            "target": "new",
         }
 
     def _mcs_outlook_import_preview(self):

@@ -329,3 +329,25 @@ class TestFirstSyncPreview(SyncCase):
         self.assertEqual(managed.past_count, 1)
         with self.assertRaises(AccessError):
             review.with_user(self.manager).read(["past_count"])  # but not Bob's own review
+
+
+@tagged("post_install", "-at_install", "mcs_sync")
+class TestFirstSyncReviewTour(SyncCase):
+    """The review opened from the Outlook button's panel, in a real browser."""
+
+    def test_the_panel_opens_the_review_and_its_choice_starts_the_first_sync(self):
+        now = datetime.now().replace(microsecond=0)
+        erin = self.env["res.partner"].sudo().create({"name": "Erin Fabrikam", "email": "erin@fabrikam.example"})
+        Event = self.env["calendar.event"].with_user(self.alice).with_context(mcs_from_outlook=True, **QUIET)
+        for name, start in (("Last week", now - timedelta(days=7)), ("Next week", now + timedelta(days=7))):
+            Event.create({"name": name, "start": start, "stop": start + timedelta(hours=1), "user_id": self.alice.id,
+                          "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id),
+                                          (4, erin.id)]})
+        self.account.write({"delta_link": False, "last_sync": False})  # as after a reset to all existing events
+        self.assertTrue(self.account._mcs_first_sync_ask())
+        self.start_tour("/odoo/calendar", "microsoft_calendar_sync_first_sync_review", login="alice")
+        self.assertFalse(self.account.first_sync_wait_until)
+        self.assertEqual(self.account.first_sync_future_meetings, "with_attendees")
+        self.account._mcs_sync()
+        self.assertEqual(sorted((mail["subject"], tuple(sorted(mail["to"]))) for mail in self.sent_mail()),
+                         [("Next week", ("bob@contoso.com", "erin@fabrikam.example"))])
