@@ -83,6 +83,11 @@ class ResConfigSettings(models.TransientModel):
     mcs_hard_delete = fields.Boolean(
         "Delete events deleted in Outlook", config_parameter="microsoft_calendar_sync.hard_delete",
         help="By default an event deleted in Outlook is archived in Odoo (recoverable). Tick to delete it.")
+    mcs_no_new_contacts = fields.Boolean(
+        "Do not create contacts for unknown attendees", config_parameter="microsoft_calendar_sync.no_new_contacts",
+        help="By default an attendee of an Outlook meeting whom Odoo does not know becomes a contact (as Odoo "
+        "does for invitations). Tick to leave such attendees out of the Odoo event: Outlook keeps them, and "
+        "Odoo never removes them from the meeting.")
     mcs_allow_remote_images = fields.Boolean(
         "Load remote images in imported event descriptions",
         config_parameter="microsoft_calendar_sync.allow_remote_images",

@@ -305,3 +305,27 @@ class TestSyncMeetings(SyncCase):
         migration.migrate(self.env.cr, "19.0.1.3.0")
         self.env.invalidate_all()
         self.assertEqual((row.attendee_copy, own.attendee_copy), (True, False))
+
+    def test_unknown_attendees_without_new_contacts_stay_in_outlook(self):
+        self.env["ir.config_parameter"].sudo().set_param("microsoft_calendar_sync.no_new_contacts", "True")
+        created = self.outlook_create("Partners call", attendees=[
+            {"emailAddress": {"address": "stranger@nowhere.example"}, "type": "required"},
+            {"emailAddress": {"address": "bob@contoso.com"}, "type": "optional"}])
+        self.sync()
+        [event] = self.events_named("Partners call")
+        self.assertFalse(self.env["res.partner"].search([("email", "=ilike", "stranger@nowhere.example")]),
+                         "no contact created, by the setting")
+        self.assertEqual(event.partner_ids, self.alice.partner_id | self.bob.partner_id)
+        self.clear_mail()
+        event.with_user(self.alice).write({"name": "Partners call (agenda)"})
+        self.sync()
+        item = self.outlook_get(created["id"])
+        self.assertEqual(sorted(a["emailAddress"]["address"] for a in item["attendees"]),
+                         ["bob@contoso.com", "stranger@nowhere.example"], "Odoo removed nobody")
+        self.assertEqual([(mail["kind"], sorted(mail["to"])) for mail in self.sent_mail()],
+                         [("update", ["bob@contoso.com", "stranger@nowhere.example"])])
+        # removing a known attendee in Odoo still removes them
+        event.with_user(self.alice).write({"partner_ids": [(3, self.bob.partner_id.id)]})
+        self.sync()
+        item = self.outlook_get(created["id"])
+        self.assertEqual([a["emailAddress"]["address"] for a in item["attendees"]], ["stranger@nowhere.example"])

@@ -242,7 +242,7 @@ def odoo_event_to_core(event, *, base=None):
         attendees = tuple(
             replace(attendee, type=known[attendee.email].type, name=known[attendee.email].name)
             if attendee.email in known else attendee
-            for attendee in attendees)
+            for attendee in attendees) + _attendees_without_contact(event, base, attendees)
         if organizer is not None and base.organizer is not None and base.organizer.email == organizer.email:
             organizer = base.organizer
         spelling = {name.casefold(): name for name in base.categories}
@@ -269,6 +269,20 @@ def odoo_event_to_core(event, *, base=None):
         odoo_ref=odoo_ref(event),
         **_record_link(record),
     )
+
+
+def _attendees_without_contact(event, base, attendees):
+    """The agreed attendees Odoo holds no contact for (the "no new contacts" setting): they stay in
+    Outlook, as Odoo never removed them. An attendee whose contact exists but who is not on the event
+    any more was removed in Odoo."""
+    listed = {attendee.email for attendee in attendees}
+    organizer = (event.user_id.partner_id.email or "").strip().lower()
+    others = [attendee for attendee in base.attendees if attendee.email not in listed and attendee.email != organizer]
+    if not others:
+        return ()
+    known = set(event.env["res.partner"].sudo().with_context(active_test=False).search(
+        [("email_normalized", "in", [attendee.email for attendee in others])]).mapped("email_normalized"))
+    return tuple(attendee for attendee in others if attendee.email not in known)
 
 
 def series_events(recurrence):
@@ -330,11 +344,21 @@ def _record_link(record):
 
 # --------------------------------------------------------------------------- core -> Odoo
 
-def find_or_create_partners(env, people):
+#: Setting: attendees Odoo has no contact for get none (default: a contact is created, as Odoo does).
+NO_NEW_CONTACTS_PARAM = "microsoft_calendar_sync.no_new_contacts"
+
+
+def creates_contacts(env):
+    """Whether unknown attendees of Outlook events become Odoo contacts (the setting)."""
+    return env["ir.config_parameter"].sudo().get_param(NO_NEW_CONTACTS_PARAM) != "True"
+
+
+def find_or_create_partners(env, people, create=True):
     """``{lower-case e-mail: res.partner}`` for ``people`` (objects with
     ``email``/``name``): existing partners are matched case-insensitively
     (a partner of a user first, then the oldest); missing ones are created
-    with just a name and an e-mail. One search, one create."""
+    with just a name and an e-mail (unless ``create`` is false: they are left
+    out). One search, one create."""
     Partner = env["res.partner"].sudo().with_context(active_test=False)
     wanted = {person.email: person for person in people if person.email}
     found = {}
@@ -343,7 +367,7 @@ def find_or_create_partners(env, people):
         for partner in candidates.sorted(lambda p: (not p.user_ids, not p.active, p.id)):
             found.setdefault(partner.email_normalized, partner)
     missing = [email for email in wanted if email not in found]
-    if missing:
+    if missing and create:
         created = Partner.create([{"name": wanted[email].name or email, "email": email} for email in missing])
         found.update(zip(missing, created, strict=True))
     return {email: partner.with_env(env) for email, partner in found.items()}
@@ -472,12 +496,13 @@ def core_to_odoo_values(env, core_event, *, user, fields=None, record=None, user
     if include("user_id"):
         vals["user_id"] = organizer_user.id or False
     if include("partner_ids"):
-        partners = find_or_create_partners(env, core_event.attendees)
+        partners = find_or_create_partners(env, core_event.attendees, create=creates_contacts(env))
         states = {}
         if organizer_user:
             states[organizer_user.partner_id.id] = "accepted"
         for attendee in core_event.attendees:
-            states[partners[attendee.email].id] = _STATE_BY_RESPONSE[attendee.response]
+            if attendee.email in partners:  # else no contact, by the setting: Outlook keeps them (see base)
+                states[partners[attendee.email].id] = _STATE_BY_RESPONSE[attendee.response]
         vals["partner_ids"] = [Command.set(list(states))]
         vals["attendee_ids"] = [
             Command.create({"partner_id": partner_id, "state": state}) for partner_id, state in states.items()
