@@ -160,6 +160,8 @@ def run(args, sandbox, meter, log_path):
         side.connect(address)
         runs[address] = bench.measure(meter, sandbox, lambda address=address: side.sync(address))
         runs[address]["status"] = side.errors(address)
+    for address, _name in MAILBOXES:
+        runs[address]["rows"] = side.status_rows(address)
     sync_mail = sandbox.control("GET", "/mail")["value"]
 
     window_start, window_end = side.window(MAILBOXES[0][0])
@@ -192,7 +194,7 @@ def report(args, runs, events, in_window, stored, expected, seeded_mail, sync_ma
         print("| " + " | ".join(value.ljust(width) for value, width in zip(row, widths)) + " |")
     for address, run in runs.items():
         kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(run["kinds"].items()))
-        print(f"  {address}: {kinds or '-'}")
+        print(f"  {address}: {kinds or '-'}; status rows: {run['rows'] or '-'}")
 
     names = Counter(name for name, _organizer, _people in events)
     meeting_names = set(expected)
