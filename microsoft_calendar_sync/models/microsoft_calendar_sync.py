@@ -55,6 +55,10 @@ RUN_BUDGET = 120.0
 CLIENT_TIMEOUT = (5.0, 30.0)
 
 
+class RunInterrupted(OutlookSyncError):
+    """The run stopped for a reason the next run settles by itself (not an error of the account)."""
+
+
 def _utc(moment):
     if moment is None:
         return datetime.now(timezone.utc)
@@ -301,6 +305,9 @@ class MicrosoftCalendarAccount(models.Model):
             values = {"state": "connected", "last_error": self.env._(
                 "The run used its time budget; the rest continues in the next run (%(error)s).",
                 error=str(error))}
+        except RunInterrupted as error:
+            failure = error
+            values = {"state": "connected", "last_error": str(error)}
         except OutlookSyncError as error:
             failure = error
             _logger.warning("Outlook sync of account %s failed: %s", account.id, _error_text(error))

@@ -212,8 +212,11 @@ class MicrosoftCalendarAccount(models.Model):
         if record is None:
             return
         if created and record.ical_uid and record.kind in ("event", "series"):
-            record.meeting_origin = True
-            record._mcs_release_waiting()
+            if decision.odoo_op is Op.CREATE:
+                record._mcs_claim_meeting()  # a second worker importing it at the same moment stops here
+            else:
+                record.meeting_origin = True  # sent from Odoo: Outlook gave it its iCalUId just now
+                record._mcs_release_waiting()
         if decision.attendee_copy and record.kind == "event":  # a series' row notes its pattern
             note = self.env._(
                 "changed in Odoo (%(fields)s) but not sent to Outlook: only the organizer's mailbox can change "

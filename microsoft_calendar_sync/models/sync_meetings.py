@@ -25,6 +25,8 @@ declines it (unless its organizer's connected mailbox cancels it anyway).
 
 import logging
 
+import psycopg2.errors
+
 from outlook_sync.client import BatchRequest, event_path
 from outlook_sync.errors import OutlookSyncError
 from outlook_sync.reconcile import OdooItem
@@ -35,7 +37,7 @@ from odoo.tools import email_normalize
 from ..utils import event_mapping
 from .calendar_event import FROM_OUTLOOK
 from .microsoft_calendar_binding import MAX_ATTEMPTS, OUTBOX_MARK, backoff
-from .microsoft_calendar_sync import RUNNABLE_STATES, _error_text, _utc
+from .microsoft_calendar_sync import RUNNABLE_STATES, RunInterrupted, _error_text, _utc
 
 _logger = logging.getLogger(__name__)
 
@@ -46,6 +48,12 @@ ANSWER_ACTIONS = {"accepted": "accept", "tentative": "tentativelyAccept", "decli
 #: Graph ``responseStatus.response`` -> Odoo attendee state.
 ODOO_STATE_BY_ANSWER = {"accepted": "accepted", "tentativelyAccepted": "tentative", "declined": "declined",
                         "notResponded": "needsAction", "none": "needsAction", "organizer": "accepted"}
+
+
+class MeetingBroughtMeanwhile(RunInterrupted):
+    """Another account brought the same meeting to Odoo at the same moment (a worker running in
+    parallel, whose row this run cannot see yet): this run's copy of the event is undone and the
+    page is read again by the next run, which joins that event."""
 
 
 class MicrosoftCalendarBinding(models.Model):
@@ -69,6 +77,26 @@ class MicrosoftCalendarBinding(models.Model):
     _meeting_origin_uniq = models.UniqueIndex(
         "(ical_uid) WHERE meeting_origin",
         "This meeting is already in Odoo (brought by another Outlook account); it joins that event at the next run.")
+
+    def _mcs_claim_meeting(self):
+        """This row brought its meeting to Odoo: claim it (the unique index on origin rows), then
+        release the invitations waiting for it. Raises :class:`MeetingBroughtMeanwhile`, after
+        undoing this row and its new Odoo event, when another account's row claimed it first."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self.meeting_origin = True
+                self.flush_recordset(["meeting_origin"])
+        except psycopg2.errors.UniqueViolation:
+            events = self._mcs_row_events().with_context(**{FROM_OUTLOOK: True})
+            recurrence = self.recurrence_id.sudo()
+            self.unlink()
+            events.unlink()
+            recurrence.exists().unlink()
+            raise MeetingBroughtMeanwhile(self.env._(
+                "Another Outlook account brought the same meeting to Odoo at the same moment; the next "
+                "synchronization joins that event.")) from None
+        self._mcs_release_waiting()
 
     def _mcs_release_waiting(self):
         """These origin rows now hold their meeting's Odoo event (or recurrence): the invitations

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from odoo.tests import tagged
 
+from ..utils.event_mapping import odoo_ref
+
 from .sync_common import SyncCase
 
 
@@ -329,3 +331,27 @@ class TestSyncMeetings(SyncCase):
         self.sync()
         item = self.outlook_get(created["id"])
         self.assertEqual([a["emailAddress"]["address"] for a in item["attendees"]], ["stranger@nowhere.example"])
+
+    def test_two_accounts_bringing_one_meeting_at_the_same_moment_make_one_event(self):
+        bob = self.connect_bob()
+        self.account.sudo().write({"state": "paused"})
+        with self.outlook() as client:
+            client.create_event(self.meeting_body("Race", "bob@contoso.com"))
+        copy = self.copy_of("bob@contoso.com", "Race")
+        # Alice's worker brought the meeting at the same moment and has not committed: Bob's run
+        # cannot see its row, only the database's unique index on the meeting's origin does.
+        other = self.Event.sudo().with_context(mcs_from_outlook=True).create({"name": "Race", "start": self.tomorrow,
+                                          "stop": self.tomorrow + timedelta(hours=1), "user_id": self.alice.id})
+        hidden = self.env["microsoft.calendar.binding"].sudo().create({
+            "key": "race", "account_id": self.account.id, "event_id": other.id, "odoo_ref": f"x:calendar.event:{other.id}",
+            "ical_uid": copy["iCalUId"], "meeting_origin": True, "state": "skipped", "graph_id": "elsewhere"})
+        bob._mcs_sync()
+        self.assertEqual(bob.state, "connected", "not an error of the account: the next run settles it")
+        self.assertIn("same meeting", bob.last_error)
+        self.assertEqual(self.events_named("Race"), other, "Bob's run undid its own copy of the event")
+        self.assertFalse(self.row(bob, copy["id"]))
+        # Alice's worker commits: the next run of Bob's account joins her event
+        hidden.write({"state": "synced", "odoo_ref": odoo_ref(other)})
+        bob._mcs_sync()
+        self.assertEqual(self.events_named("Race"), other)
+        self.assertEqual(self.row(bob, copy["id"]).event_id, other)
