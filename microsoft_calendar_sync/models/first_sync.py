@@ -92,6 +92,10 @@ class MicrosoftCalendarAccount(models.Model):
         FUTURE_CHOICES, "Existing future meetings", default=SKIP, required=True,
         help="What the first synchronization does with the meetings to come. \"With attendees\" is used once: "
              "a later first synchronization (a reset) asks again.")
+    first_sync_asked_on = fields.Datetime(
+        "First synchronization review asked on", readonly=True, copy=False,
+        help="When the first synchronization started waiting for a review: the meetings that existed then are "
+             "decided by the review, even when edited while it waited.")
     first_sync_wait_until = fields.Datetime(
         "First synchronization waits until", readonly=True, copy=False,
         help="The first synchronization waits for the user's review of what it will do with the existing "
@@ -109,10 +113,11 @@ class MicrosoftCalendarAccount(models.Model):
             plan = account._mcs_first_sync_plan()
             if not plan.past and not plan.future:
                 if account.first_sync_wait_until:
-                    account.first_sync_wait_until = False
+                    account.write({"first_sync_wait_until": False, "first_sync_asked_on": False})
                 continue
-            until = fields.Datetime.now() + FIRST_SYNC_WAIT
-            account.first_sync_wait_until = until
+            now = fields.Datetime.now()
+            until = now + FIRST_SYNC_WAIT
+            account.write({"first_sync_wait_until": until, "first_sync_asked_on": now})
             account.message_post(body=self.env._(
                 "The first synchronization waits for a review of what it does with %(count)s existing meetings "
                 "(Outlook button or this form: \"Review first synchronization\"). Without a choice, it starts at "
@@ -138,7 +143,7 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_first_sync_started(self, plan):
         """The first sync enqueued its events (sync_push.py): the wait is over; "with attendees" was used."""
         account = self.sudo()
-        values = {}
+        values = {"first_sync_asked_on": False} if account.first_sync_asked_on else {}
         if account.first_sync_wait_until:
             # nobody chose in time (or a run was started directly): the current choices, safe by default
             values["first_sync_wait_until"] = False
@@ -173,9 +178,13 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_run_accounts(self, accounts, pull, trigger="cron"):
         # The crons leave a first sync waiting for its review alone; once its time is up the pull
         # cron runs it with the safe choices. Nothing is pushed before the first sync has decided
-        # the existing meetings (an outbox row of one, edited meanwhile, would invite its attendees).
-        waiting = accounts.filtered(lambda account: account.sudo().first_sync_wait_until)
-        held = waiting._mcs_first_sync_held() if pull else waiting
+        # the existing meetings (also once reviewed: a push-only run before it would send the outbox
+        # row of one edited meanwhile, inviting its attendees, and count as the first sync).
+        if pull:
+            held = accounts._mcs_first_sync_held()
+        else:
+            held = accounts.filtered(lambda account: account.sudo().first_sync_wait_until
+                                     or account.sudo().first_sync_asked_on)
         return super()._mcs_run_accounts(accounts - held, pull, trigger)
 
     def _mcs_sync(self, pull=True, budget=RUN_BUDGET, trigger="cron", locked=False):

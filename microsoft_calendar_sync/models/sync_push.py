@@ -60,7 +60,8 @@ class MicrosoftCalendarAccount(models.Model):
         split into past meetings (already started; a series whose every occurrence started) and
         future ones. Meetings left out before and never sent are decided again by a full first
         sync (no delta link: a first connection, a reset, a fresh start), as are the rows the
-        outbox made for meetings that existed before the connection and were edited meanwhile."""
+        outbox made for meetings that existed before the review was asked for and were edited
+        while it waited."""
         self.ensure_one()
         account = self.sudo()
         settings = self._mcs_settings_values()
@@ -69,14 +70,15 @@ class MicrosoftCalendarAccount(models.Model):
         rows = Binding.search([("account_id", "=", self.id), "|", ("event_id", "!=", False),
                                ("kind", "=", "series")])
         full = not account.delta_link
-        since = account.connected_on
+        since = account.first_sync_asked_on
 
         def undecided(row):
             if row.graph_id or row.transaction_id or row.kind == "occurrence":
                 return False
             if row.state == "skipped":
                 return full and row.skip_reason == SKIP_EXISTING_MEETING
-            # an outbox row made while the first sync waited for its review (never sent)
+            # the outbox row of a meeting that existed before the first sync asked for its review,
+            # made by an edit while it waited (never sent)
             target = row.event_id if row.kind == "event" else row.recurrence_id
             return row.state in ("pending", "held") and bool(since and target and target.create_date
                                                              and target.create_date < since)

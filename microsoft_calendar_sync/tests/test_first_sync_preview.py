@@ -123,6 +123,8 @@ class TestFirstSyncPreview(SyncCase):
         self.assertFalse(account.last_sync, "the crons leave a first sync waiting for its review alone")
         self.assertFalse(self.bob_requests(), "nothing asked of or sent to Bob's Outlook")
         self.assertEqual(account.with_user(self.bob).action_sync_now()["type"], "warning")
+        self.assertFalse(account._mcs_sync(trigger="webhook"), "an Outlook notification waits too")
+        self.assertFalse(account.last_sync)
 
         review = self.review(account)
         self.assertFalse(review.outlook_error)
@@ -239,9 +241,12 @@ class TestFirstSyncPreview(SyncCase):
         past = self.meetings("Old", self.past(2), self.ext1)
         future = self.meetings("Soon", self.future(2), self.ext1)
         account = self.connect_bob()
+        future[0].with_user(self.bob).write({"name": "Soon (edited while the review waits)"})
+        self.assertEqual(self.rows(account, future[0]).state, "pending", "the outbox marks it, as any edit")
         self.review(account, past_meetings="skip", future_meetings="skip").action_confirm()
         self.run_crons()
         rows = self.rows(account, past | future)
+        self.assertEqual(len(rows), 4)
         self.assertEqual(set(rows.mapped("skip_reason")), {"existing_meeting"})
         self.assertEqual(set(rows.mapped("state")), {"skipped"})
         (past | future).with_user(self.bob).write({"location": "Room 9"})  # later edits do not send them either
