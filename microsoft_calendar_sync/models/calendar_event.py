@@ -135,7 +135,8 @@ class CalendarEvent(models.Model):
             # the push cron which Outlook event to delete.
             held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
             bindings.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
-            bindings._mcs_hold_changes_by_others(self.env.user, held_before)
+            # an invitation's row declines or forgets (sync_meetings.py): nothing the organizer approves
+            bindings.filtered(lambda b: not b.attendee_copy)._mcs_hold_changes_by_others(self.env.user, held_before)
             if bindings:
                 self._mcs_trigger_push()
         return super().unlink()

@@ -17,11 +17,14 @@ every connected mailbox.
 """
 
 from outlook_sync.consent import OthersChanges, hold_reason, outside_addresses
+from outlook_sync.model import EVENT_FIELDS, field_equal
+from outlook_sync.reconcile import ODOO_OWNED_FIELDS, PERSONAL_FIELDS
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import email_normalize
 
+from ..utils import event_mapping
 from .microsoft_calendar_binding import OUTBOX_MARK
 
 OTHERS_CHANGES_PARAM = "microsoft_calendar_sync.others_changes"
@@ -71,16 +74,25 @@ class MicrosoftCalendarBinding(models.Model):
         return held
 
     def _mcs_addresses_outlook_would_mail(self):
-        """The attendees before (as last synced) and after the change: who gets an invitation,
-        an update or a cancellation."""
+        """Who Outlook e-mails for the change: every attendee before (as last synced) and after it,
+        except for a change of the attendees only, which mails the added, removed and retyped ones,
+        and a change of the organizer's own view (reminder, categories, show-as), which mails nobody."""
         self.ensure_one()
-        core = self._mcs_to_core()
-        addresses = {attendee.email for attendee in core.base.attendees} if core.base else set()
+        base = self._mcs_to_core().base
+        addresses = {attendee.email for attendee in base.attendees} if base else set()
         event = self.event_id.with_context(active_test=False)
         if event:
             addresses |= {email_normalize(partner.email) or partner.email
                           for partner in event.attendee_ids.partner_id if partner.email}
             addresses.discard(email_normalize(event.user_id.email or ""))
+        if base is not None and event.active and not event.recurrence_id:
+            now = event_mapping.odoo_event_to_core(event, base=base)
+            changed = {name for name in EVENT_FIELDS if not field_equal(name, getattr(now, name), getattr(base, name))}
+            # nothing changed: the event is being deleted (a cancellation to everyone)
+            if changed and not changed - PERSONAL_FIELDS - ODOO_OWNED_FIELDS - {"attendees"}:
+                before = {attendee.email: attendee.type for attendee in base.attendees}
+                after = {attendee.email: attendee.type for attendee in now.attendees}
+                return {email for email in before.keys() | after.keys() if before.get(email) != after.get(email)}
         return addresses
 
     @api.model

@@ -478,8 +478,9 @@ class MicrosoftCalendarAccount(models.Model):
 
     def _mcs_push_series_occurrences(self, client, store, records, counts, window):
         """Cancel in Outlook the occurrences deleted in Odoo of these series rows; a row whose
-        cancellations Outlook did not confirm stays pending and is tried again with backoff."""
-        for record in records:
+        cancellations Outlook did not confirm stays pending and is tried again with backoff. A series the
+        user is only invited to is changed by its organizer's mailbox only."""
+        for record in (record for record in records if not record.attendee_copy):
             if record.state == "synced" and not self._mcs_push_occurrences(
                     client, store, record, counts, window):
                 record.write({"state": "pending", "pending": OUTBOX_MARK, "attempts": record.attempts + 1,

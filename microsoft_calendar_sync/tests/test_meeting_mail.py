@@ -8,8 +8,6 @@ with every recipient). Bob (bob@contoso.com) is another sandbox mailbox, not
 connected; x@fabrikam.com and y@fabrikam.com are outside addresses. After each
 action the sync runs twice more: a run with nothing to send sends nothing."""
 
-import functools
-import logging
 from collections import Counter
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -21,28 +19,9 @@ from odoo.tests import tagged
 
 from .sync_common import SyncCase
 
-_logger = logging.getLogger(__name__)
-
 BOB = "bob@contoso.com"
 X = "x@fabrikam.com"
 Y = "y@fabrikam.com"
-
-
-def expected_failure(bug):
-    """``unittest.expectedFailure`` for Odoo's runner, which ignores it (odoo/tests/case.py runs the test
-    method itself): the test passes while an assertion of it fails, and fails once it passes (the bug
-    is fixed: remove the marker). ``bug`` says which product bug it waits for."""
-    def decorate(test):
-        @functools.wraps(test)
-        def wrapper(self):
-            try:
-                test(self)
-            except AssertionError as error:
-                _logger.info("%s: expected failure (%s): %s", test.__name__, bug, str(error).splitlines()[0])
-                return
-            self.fail(f"unexpected success: {bug} seems fixed; remove @expected_failure")
-        return wrapper
-    return decorate
 
 
 @tagged("post_install", "-at_install", "mcs_sync", "mcs_meetings")
@@ -284,12 +263,9 @@ class TestMeetingMail(SyncCase):
             self.assertFalse(waiting, "nothing is left waiting in Bob's account: " + "; ".join(
                 f"{row.kind} {row.state} {row.pending or ''} {row.last_error or ''}"[:200] for row in waiting))
 
-    @expected_failure("the organizer's delete holds the connected attendee's row (calendar.event.unlink)")
     def test_a_connected_attendee_syncs_without_mail(self):
-        # When Alice deletes the meeting, calendar.event.unlink() marks every row of the event, Bob's
-        # attendee-copy row included, and _mcs_hold_changes_by_others(author=Alice) holds Bob's row as
-        # "a change made by someone else" (its account's user is Bob) since an outside address would be
-        # e-mailed: Bob gets an approval activity (an Odoo e-mail) and his row stays held for ever.
+        # Alice's delete marks Bob's row of the meeting too: it is an invitation's row, never held for
+        # an approval (it was, with an outside guest: Bob got an approval e-mail, his row stayed held)
         self.connected_attendee_story(self.bob.partner_id, self.x)
 
     def test_a_connected_colleague_only_syncs_without_mail(self):
@@ -343,13 +319,9 @@ class TestMeetingMail(SyncCase):
         self.clear_mail()
         self.both_sync_quietly(bob_account, "nothing more")
 
-    @expected_failure("an attendee's leaving is held for the organizer's approval and reaches no Outlook")
     def test_a_connected_attendee_leaving_a_meeting_with_an_outside_guest(self):
-        # Bob's row is "leaving" but sends no decline, since Alice's connected mailbox is to cancel him
-        # (sync_meetings.py); Alice's row is held by _mcs_hold_changes_by_others(author=Bob) because
-        # _mcs_addresses_outlook_would_mail() counts every attendee (carol@outlook.com, outside), while an
-        # attendees-only change e-mails the removed attendee only. Result: no Outlook message, Bob's copy
-        # stays undeclined, and Alice gets an approval activity (an Odoo e-mail) with a wrong reason.
+        # Bob's leaving changes the attendees only: Outlook mails Bob alone (internal), so Alice's row
+        # is not held for her approval (it was, counting every attendee, and nothing reached Outlook)
         self.bob_leaves(self.env["res.partner"].create({"name": "Carol Personal", "email": "carol@outlook.com"}))
 
     def test_a_connected_attendee_leaving_a_meeting_of_colleagues(self):
@@ -397,13 +369,9 @@ class TestMeetingMail(SyncCase):
         self.clear_mail()
         self.both_sync_quietly(bob_account, "Bob's cancelled series e-mails nobody", rows=False)
 
-    @expected_failure("an attendee's account pushes the occurrences of a series it is only invited to")
     def test_a_connected_attendee_of_a_recurring_meeting_has_nothing_waiting(self):
-        # Bob's account runs _mcs_push_series_occurrences() (sync_push._mcs_push_chunks) on his
-        # attendee-copy series row too: every Odoo occurrence "differs" from his copy, gets an occurrence
-        # row, and _mcs_odoo_items(organizer_only=True) then counts them deleted (the events are Alice's),
-        # so Bob's account tries to cancel Alice's occurrences: POST .../cancel, 400 ErrorAccessDenied,
-        # four rows pending for ever (retried with backoff).
+        # Bob's account never cancels the occurrences of a series he is only invited to (it tried to,
+        # and four rows stayed pending for ever)
         bob_account = self.connect_bob()
         self.shared_series(bob_account, "Weekly with Bob")
         self.both_sync_quietly(bob_account, "Bob's copy of the series in Odoo e-mails nobody")
