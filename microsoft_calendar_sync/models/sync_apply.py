@@ -62,6 +62,7 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_apply(self, client, reconciler, store, decisions, counts, settings, *, depth=0):
         """Apply ``decisions``: Outlook in $batch requests, then Odoo in bulk, then the bindings."""
         decisions = [self._mcs_without_moot_decline(decision) for decision in decisions if _worth_applying(decision)]
+        decisions = self._mcs_without_occurrences_of_deleted_series(store, decisions)
         outgoing = [decision for decision in decisions if decision.outlook_op is not Op.NONE]
         for decision in outgoing:
             _logger.debug("Outlook %s of binding %s: %s", decision.outlook_op, decision.key,
@@ -196,6 +197,18 @@ class MicrosoftCalendarAccount(models.Model):
             counts["synced"] += 1
         if followups:
             self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)
+
+    @staticmethod
+    def _mcs_without_occurrences_of_deleted_series(store, decisions):
+        """A series deleted with its changed occurrences is one deletion (one cancellation per attendee):
+        the occurrences' rows are forgotten, not deleted one by one first."""
+        series = {decision.graph_id for decision in decisions if decision.outlook_op is Op.DELETE
+                  and getattr(store.record(decision.key), "kind", None) == "series"}
+        if not series:
+            return decisions
+        return [dataclasses.replace(decision, outlook_op=Op.NONE) if decision.outlook_op is Op.DELETE
+                and getattr(store.record(decision.key), "series_graph_id", None) in series else decision
+                for decision in decisions]
 
     def _mcs_without_moot_decline(self, decision):
         """A decline of a meeting whose connected organizer cancels it anyway is not sent (one e-mail less)."""

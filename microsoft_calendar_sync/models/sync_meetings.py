@@ -261,7 +261,9 @@ class MicrosoftCalendarAccount(models.Model):
             if row.kind == "series":
                 event = row.recurrence_id.sudo().base_event_id.with_context(active_test=False)
             leaving = not event or not event.active or partner not in event.partner_ids
-            if not row.graph_id or (leaving and self._mcs_organizer_cancels(event, row.ical_uid)):
+            # a changed occurrence's row answers nothing: Outlook takes answers for a whole series
+            if not row.graph_id or row.kind == "occurrence" or (
+                    leaving and self._mcs_organizer_cancels(event, row.ical_uid)):
                 row.unlink() if leaving else row.write({"state": "synced", "pending": False})
                 continue
             action = "declined" if leaving else row.answer_pending

@@ -345,7 +345,8 @@ class MicrosoftCalendarAccount(models.Model):
                     original is None or not window.start <= original < window.end):
                 continue  # a changed occurrence outside the sync window, like any event there: not synced
             event = event.without_odoo_links()
-            item = OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key, meta.ical_uid)
+            item = OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key, meta.ical_uid,
+                               attendee_copy=record.attendee_copy)
             if row is not None and row.state != "skipped" and row.event_id.active:
                 if row.change_key != meta.change_key:
                     bound_items.append(item)
@@ -383,7 +384,8 @@ class MicrosoftCalendarAccount(models.Model):
             return False
         planned = self._mcs_planned_occurrence(store, record.graph_id, original_start)
         store.save(Binding(key=waiting.key, odoo_ref=waiting.odoo_ref, graph_id=item.graph_id, ical_uid=item.ical_uid,
-                           change_key="", base=planned or item.event, pending=OUTBOX_MARK))
+                           change_key="", base=planned or item.event, pending=OUTBOX_MARK,
+                           attendee_copy=record.attendee_copy))
         return True
 
     def _mcs_bind_exception(self, store, record, recurrence, item, original, Event_, counts, bound):
@@ -416,7 +418,8 @@ class MicrosoftCalendarAccount(models.Model):
         odoo_ref = event_mapping.odoo_ref(event)
         store.event_ids[odoo_ref] = event.id
         row = store.save(Binding(key=uuid.uuid4().hex, odoo_ref=odoo_ref, graph_id=item.graph_id,
-                                 ical_uid=item.ical_uid, change_key=item.change_key, base=item.event))
+                                 ical_uid=item.ical_uid, change_key=item.change_key, base=item.event,
+                                 attendee_copy=record.attendee_copy))
         row.write({"kind": "occurrence", "original_start": naive, "series_graph_id": record.graph_id,
                    "recurrence_id": recurrence.id})
         counts["synced"] += 1
