@@ -98,6 +98,7 @@ class MicrosoftCalendarAccount(models.Model):
                "mail_create_nolog": True, "mail_notrack": True, "tracking_disable": True,
                "active_test": False})
         followups = []  # (decision, reason)
+        origins = {"imported": [], "sent": []}  # rows that brought their meeting to Odoo / to Outlook
         ready = []  # (decision, response)
         for decision in decisions:
             response = responses.get(decision.key)
@@ -186,7 +187,7 @@ class MicrosoftCalendarAccount(models.Model):
                                         graph_id=body.get("id") if decision.outlook_op is Op.CREATE else None,
                                         change_key=body.get("changeKey"), ical_uid=body.get("iCalUId"))
             if binding is not None and (created or decision.attendee_copy):
-                self._mcs_note_meeting(store.record(decision.key), decision, created)
+                self._mcs_note_meeting(store.record(decision.key), decision, created, origins)
             if decision.outlook_op is not Op.NONE:
                 counts["sent"] += 1
             if decision.conflicts:
@@ -195,6 +196,9 @@ class MicrosoftCalendarAccount(models.Model):
                     store.record(decision.key)).base_event_id if series else
                     event_mapping.parse_odoo_ref(self.env, odoo_ref or "")))
             counts["synced"] += 1
+        # the meetings these rows brought to Odoo (claimed together) or to Outlook
+        store.Binding.browse(origins["imported"])._mcs_claim_meetings()
+        store.Binding.browse(origins["sent"])._mcs_mark_origin()
         if followups:
             self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)
 
@@ -219,17 +223,14 @@ class MicrosoftCalendarAccount(models.Model):
             return dataclasses.replace(decision, outlook_op=Op.NONE)
         return decision
 
-    def _mcs_note_meeting(self, record, decision, created):
-        """After a create: the row is its meeting's origin (waiting invitations join it). On an
-        invitation: the Odoo edits its organizer's mailbox did not receive, said on the row."""
+    def _mcs_note_meeting(self, record, decision, created, origins):
+        """After a create: the row is its meeting's origin (``origins``: ids imported / sent, claimed
+        after the batch). On an invitation: the Odoo edits its organizer's mailbox did not receive,
+        said on the row."""
         if record is None:
             return
         if created and record.ical_uid and record.kind in ("event", "series"):
-            if decision.odoo_op is Op.CREATE:
-                record._mcs_claim_meeting()  # a second worker importing it at the same moment stops here
-            else:
-                record.meeting_origin = True  # sent from Odoo: Outlook gave it its iCalUId just now
-                record._mcs_release_waiting()
+            origins["imported" if decision.odoo_op is Op.CREATE else "sent"].append(record.id)
         if decision.attendee_copy and record.kind == "event":  # a series' row notes its pattern
             note = self.env._(
                 "changed in Odoo (%(fields)s) but not sent to Outlook: only the organizer's mailbox can change "

@@ -32,7 +32,7 @@ from outlook_sync.errors import OutlookSyncError
 from outlook_sync.reconcile import OdooItem
 
 from odoo import fields, models
-from odoo.tools import email_normalize
+from odoo.tools import SQL, email_normalize
 
 from ..utils import event_mapping
 from .calendar_event import FROM_OUTLOOK
@@ -78,25 +78,45 @@ class MicrosoftCalendarBinding(models.Model):
         "(ical_uid) WHERE meeting_origin",
         "This meeting is already in Odoo (brought by another Outlook account); it joins that event at the next run.")
 
-    def _mcs_claim_meeting(self):
-        """This row brought its meeting to Odoo: claim it (the unique index on origin rows), then
-        release the invitations waiting for it. Raises :class:`MeetingBroughtMeanwhile`, after
-        undoing this row and its new Odoo event, when another account's row claimed it first."""
-        self.ensure_one()
+    def _mcs_claim_meetings(self):
+        """These rows brought their meetings to Odoo: claim them (the unique index on origin rows),
+        then release the invitations waiting for them. A meeting another account's row claimed first
+        (a worker running in parallel) is undone here, this row and its new Odoo event, and
+        :class:`MeetingBroughtMeanwhile` stops the run (the next run joins that event)."""
+        if not self:
+            return
         try:
-            with self.env.cr.savepoint():
-                self.meeting_origin = True
-                self.flush_recordset(["meeting_origin"])
+            self._mcs_set_origin()
         except psycopg2.errors.UniqueViolation:
-            events = self._mcs_row_events().with_context(**{FROM_OUTLOOK: True})
-            recurrence = self.recurrence_id.sudo()
-            self.unlink()
-            events.unlink()
-            recurrence.exists().unlink()
-            raise MeetingBroughtMeanwhile(self.env._(
-                "Another Outlook account brought the same meeting to Odoo at the same moment; the next "
-                "synchronization joins that event.")) from None
+            for row in self:  # which one: claimed one by one
+                try:
+                    row._mcs_set_origin()
+                except psycopg2.errors.UniqueViolation:
+                    events = row._mcs_row_events().with_context(**{FROM_OUTLOOK: True})
+                    recurrence = row.recurrence_id.sudo()
+                    row.unlink()
+                    events.unlink()
+                    recurrence.exists().unlink()
+                    raise MeetingBroughtMeanwhile(self.env._(
+                        "Another Outlook account brought the same meeting to Odoo at the same moment; the "
+                        "next synchronization joins that event.")) from None
         self._mcs_release_waiting()
+
+    def _mcs_set_origin(self):
+        """Set ``meeting_origin`` in one statement, in a savepoint; a conflict on the unique index is
+        expected and raised, not logged as a bad query (Odoo's SQL layer logs a failing query with
+        its parameters)."""
+        self.flush_recordset()
+        with self.env.cr.savepoint(flush=False):
+            self.env.cr.execute(SQL("UPDATE microsoft_calendar_binding SET meeting_origin = TRUE WHERE id IN %s",
+                                    tuple(self.ids)), log_exceptions=False)
+        self.invalidate_recordset(["meeting_origin"])
+
+    def _mcs_mark_origin(self):
+        """These rows sent their meetings from Odoo (Outlook gave them their iCalUId just now)."""
+        if self:
+            self.write({"meeting_origin": True})
+            self._mcs_release_waiting()
 
     def _mcs_release_waiting(self):
         """These origin rows now hold their meeting's Odoo event (or recurrence): the invitations
