@@ -313,8 +313,10 @@ class MicrosoftCalendarAccount(models.Model):
             _logger.warning("Outlook sync of account %s failed: %s", account.id, _error_text(error))
             values = {"state": "error", "last_error": _error_text(error)}
         else:
-            values = {"state": "connected", "last_sync": fields.Datetime.now(),
-                      "last_error": self._mcs_error_summary(counts)}
+            values = {"state": "connected", "last_error": self._mcs_error_summary(counts)}
+            if pull or account.last_sync:
+                # a push-only run before the first pull is not the first sync (whose enqueue must still run)
+                values["last_sync"] = fields.Datetime.now()
         finally:
             _RUNS.get(self.env.cr, {}).pop(account.id, None)
             if client is not None:  # failed runs too: the sync log shows what they cost

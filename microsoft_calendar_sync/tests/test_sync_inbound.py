@@ -233,6 +233,9 @@ class TestSyncInbound(SyncCase):
                                  "start": {"dateTime": self.tomorrow.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
                                  "end": {"dateTime": (self.tomorrow + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S"),
                                          "timeZone": "UTC"}})
+        # a push cron run that comes first (another event saved meanwhile) is not the first sync
+        account._mcs_sync(pull=False)
+        self.assertFalse(account.last_sync, "the first sync's enqueue is still to run")
         self.env["microsoft.calendar.account"]._mcs_cron_pull()  # what the triggered cron runs
         self.assertEqual(account.state, "connected", account.last_error)
         self.assertTrue(account.last_sync)
