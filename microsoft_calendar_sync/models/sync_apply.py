@@ -188,6 +188,8 @@ class MicrosoftCalendarAccount(models.Model):
                                         change_key=body.get("changeKey"), ical_uid=body.get("iCalUId"))
             if binding is not None and (created or decision.attendee_copy):
                 self._mcs_note_meeting(store.record(decision.key), decision, created, origins)
+            if binding is not None and decision.outlook_op in (Op.CREATE, Op.UPDATE) and not series:
+                self._mcs_note_uninvited(store.record(decision.key))
             if decision.outlook_op is not Op.NONE:
                 counts["sent"] += 1
             if decision.conflicts:
@@ -238,6 +240,16 @@ class MicrosoftCalendarAccount(models.Model):
                 if decision.withheld_fields else False
             if record.sync_note != note:
                 record.sync_note = note
+
+    def _mcs_note_uninvited(self, record):
+        """Attendees Outlook cannot invite (no e-mail address in Odoo), said on the row until they have one."""
+        if record is None or not record.event_id:
+            return
+        names = record.event_id.partner_ids.filtered(lambda partner: not partner.email).mapped("display_name")
+        note = self.env._("not invited in Outlook (no e-mail address): %(names)s", names=", ".join(names)) \
+            if names else False
+        if record.sync_note != note:
+            record.sync_note = note
 
     def _mcs_followups(self, client, reconciler, store, followups, counts, settings, depth):
         """404 on update: deleted in Outlook meanwhile; 412: changed meanwhile (re-fetch, re-merge)."""

@@ -461,6 +461,8 @@ class TestMeetingMail(SyncCase):
         binding = self.binding(event)
         self.assertEqual(binding.state, "synced", binding.last_error)
         self.assertIn("Synchronized with alice@contoso.com", event.mcs_sync_summary)
+        self.assertIn("not invited in Outlook (no e-mail address): Walk-in visitor", event.mcs_sync_summary,
+                      "an attendee Outlook cannot invite is said on the event")
         self.assert_mail([("invitation", [BOB, "dana@fabrikam.com"])], "once per address, none without one")
         self.assertEqual(sorted(a["emailAddress"]["address"].lower() for a in self.stored(event)["attendees"]),
                          [BOB, "dana@fabrikam.com"])
