@@ -408,6 +408,9 @@ class BindingStoreAdapter:
             if record is not None:
                 self._unindex(record.key)
                 values["key"] = binding.key
+        if record is not None and record.attendee_copy and record.state == "pending" and not binding.pending:
+            # an invitation's answer (or leaving) waits for the push: a pull agreeing on the copy keeps it
+            values.update(state="pending", pending=record.pending, next_retry=record.next_retry)
         if record is None:
             record = self.Binding.create({"key": binding.key, "account_id": self.account.id, **values})
         else:

@@ -355,3 +355,21 @@ class TestSyncMeetings(SyncCase):
         bob._mcs_sync()
         self.assertEqual(self.events_named("Race"), other)
         self.assertEqual(self.row(bob, copy["id"]).event_id, other)
+
+    def test_an_answer_a_crash_interrupted_is_not_sent_twice(self):
+        bob = self.connect_bob()
+        event = self.Event.create({"name": "Standup", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
+        self.push()
+        bob._mcs_sync()
+        copy = self.copy_of("bob@contoso.com", "Standup")
+        row = self.row(bob, copy["id"])
+        self.attendee(event, self.bob).with_user(self.bob).do_accept()
+        # the run that sent it died before it could record so: Outlook has the answer already
+        with self.graph(bob) as client:
+            client.respond_to_event(copy["id"], "accept")
+        row.write({"answer_tried": True})
+        self.clear_mail()
+        bob._mcs_sync()
+        self.assertEqual(self.sent_mail(), [], "Outlook holds the answer: not sent again")
+        self.assertEqual((row.state, row.answer_pending), ("synced", False))
