@@ -184,7 +184,7 @@ class MicrosoftCalendarAccount(models.Model):
         outlook_items, outlook_deleted, suspects = [], [], []
         raws = list(page.items)
         listed = []
-        unconfirmed = bool(raws) and bool(store.search([("transaction_id", "!=", False), ("graph_id", "=", False)]))
+        unconfirmed = None  # creates of ours still waiting for their event: asked once, at the first new event
         unread = []  # indexes of new events whose transactionId the page did not say
         series_ids = set()
         answers, by_graph_id = {}, {}  # the user's own answers on copies of meetings they are invited to
@@ -271,6 +271,8 @@ class MicrosoftCalendarAccount(models.Model):
                     if known.state != "skipped" else event
             if record is not None and record.state == "skipped":
                 store.delete(record.key)  # readable again / no longer recurring
+            if record is None and unconfirmed is None:
+                unconfirmed = bool(store.search([("transaction_id", "!=", False), ("graph_id", "=", False)]))
             if record is None and unconfirmed and "transactionId" not in raw and not event.odoo_ref:
                 unread.append(len(outlook_items))
             outlook_items.append(OutlookItem(meta.id, event, _utc(meta.last_modified), meta.change_key,
