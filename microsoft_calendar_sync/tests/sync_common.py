@@ -3,8 +3,10 @@
 Outlook side driven through Graph as she would in Outlook, the sandbox's
 control API (mail log, faults, stats, delta eviction) and the runs."""
 
+import importlib.util
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from unittest.mock import patch
 
 import requests
@@ -79,6 +81,16 @@ class SyncCase(OutlookCase):
             return original(account, *args, **kwargs)
 
         return patch.object(account_class, method, dying)
+
+    def migrate(self, version, from_version):
+        """Run the addon's post-migration script of ``version`` as an upgrade from ``from_version`` would."""
+        path = Path(__file__).parent.parent / "migrations" / version / "post-migrate.py"
+        spec = importlib.util.spec_from_file_location(f"mcs_migration_{version.replace('.', '_')}", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        self.env.flush_all()
+        migration.migrate(self.env.cr, from_version)
+        self.env.invalidate_all()
 
     # -- Outlook, as Alice uses it -----------------------------------------------
 

@@ -2,9 +2,7 @@
 """Meetings of several connected users: one Odoo event per meeting, answers both ways, invitations
 that only their organizer changes, and the e-mails the sandbox says Outlook sent."""
 
-import importlib.util
 from datetime import timedelta, timezone
-from pathlib import Path
 
 from odoo.tests import tagged
 
@@ -300,12 +298,7 @@ class TestSyncMeetings(SyncCase):
         own = self.row(self.account, self.copy_of("alice@contoso.com", "Legacy invitation")["id"])
         (row | own).write({"attendee_copy": False})  # as rows were before 19.0.1.4.0
         self.env.flush_all()
-        path = Path(__file__).parent.parent / "migrations" / "19.0.1.4.0" / "post-migrate.py"
-        spec = importlib.util.spec_from_file_location("mcs_migration_19_0_1_4_0", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        migration.migrate(self.env.cr, "19.0.1.3.0")
-        self.env.invalidate_all()
+        self.migrate("19.0.1.4.0", "19.0.1.3.0")
         self.assertEqual((row.attendee_copy, own.attendee_copy), (True, False))
 
     def test_unknown_attendees_without_new_contacts_stay_in_outlook(self):

@@ -4,10 +4,8 @@ recurrence and back, changed and cancelled occurrences both ways, whole-series e
 and deletions, local times across DST, one status row per series and per changed
 occurrence, and no e-mail."""
 
-import importlib.util
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 from unittest.mock import patch
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -558,12 +556,7 @@ class TestSyncRecurring(SyncCase):
             "name": "Gym", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
             "user_id": self.alice.id, "recurrency": True, "rrule_type": "daily", "interval": 1,
             "end_type": "count", "count": 2})
-        path = Path(__file__).parent.parent / "migrations" / "19.0.1.3.0" / "post-migrate.py"
-        spec = importlib.util.spec_from_file_location("mcs_migration_19_0_1_3_0", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        migration.migrate(self.env.cr, "19.0.1.2.0")
-        self.env.invalidate_all()
+        self.migrate("19.0.1.3.0", "19.0.1.2.0")
         self.assertFalse(Binding.search([("skip_reason", "=", "recurring")]))
         self.assertFalse(self.account.delta_link, "a fresh round lists the unchanged series again")
         self.sync()
