@@ -24,18 +24,25 @@ class CalendarAttendee(models.Model):
         return result
 
     def _mcs_queue_answers(self):
+        """Queue the answers of attendees answering for themselves (their own user, or Odoo's invitation
+        link, which runs as superuser on the link's token): a colleague who changes someone's answer in
+        Odoo never makes that person's Outlook answer."""
+        attendees = self.filtered(lambda attendee: self.env.su or attendee.partner_id == self.env.user.partner_id)
+        if not attendees:
+            return
         # Outlook answers a series as a whole: an answer on one of its events is the series' answer
-        recurrences = self.event_id.recurrence_id
+        recurrences = attendees.event_id.recurrence_id
         rows = self.env["microsoft.calendar.binding"].sudo().search([
-            ("attendee_copy", "=", True), ("graph_id", "!=", False), ("user_id.partner_id", "in", self.partner_id.ids),
-            "|", ("event_id", "in", self.event_id.ids), "&", ("kind", "=", "series"),
+            ("attendee_copy", "=", True), ("graph_id", "!=", False),
+            ("user_id.partner_id", "in", attendees.partner_id.ids),
+            "|", ("event_id", "in", attendees.event_id.ids), "&", ("kind", "=", "series"),
             ("recurrence_id", "in", recurrences.ids)])
         queued = False
         for row in rows:
-            attendee = self.filtered(lambda a: a.partner_id == row.user_id.partner_id and (
+            answered = attendees.filtered(lambda a: a.partner_id == row.user_id.partner_id and (
                 a.event_id == row.event_id or row.kind == "series" and a.event_id.recurrence_id == row.recurrence_id))
-            if attendee:
-                row._mcs_queue_answer(attendee[0].state)
+            if answered:
+                row._mcs_queue_answer(answered[0].state)
                 queued = True
         if queued:
             self.env["calendar.event"]._mcs_trigger_push()

@@ -133,9 +133,11 @@ class CalendarEvent(models.Model):
                  ("recurrence_id", "in", self.recurrence_id.ids), ("state", "!=", "skipped")])
             # event_id becomes NULL with the event; odoo_ref stays and tells
             # the push cron which Outlook event to delete.
+            # an invitation's row declines (sync_meetings.py), only on its own user's word
+            bindings -= self._mcs_invitations_left_by_others(bindings.filtered("attendee_copy"))
             held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
             bindings.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
-            # an invitation's row declines or forgets (sync_meetings.py): nothing the organizer approves
+            # nothing of an invitation's row waits for an organizer's approval
             bindings.filtered(lambda b: not b.attendee_copy)._mcs_hold_changes_by_others(self.env.user, held_before)
             if bindings:
                 self._mcs_trigger_push()
@@ -169,7 +171,7 @@ class CalendarEvent(models.Model):
         # Copies of meetings the user is only invited to are never pushed (sync_meetings.py): a user who
         # leaves the meeting (archived, deleted, no longer an attendee) declines it; an edit stays in Odoo.
         marked = self._mcs_mark_invitations(bindings.filtered("attendee_copy"))
-        bindings = bindings.filtered(lambda b: not b.attendee_copy and b.user_id == b.event_id.user_id) | (
+        bindings = bindings.exists().filtered(lambda b: not b.attendee_copy and b.user_id == b.event_id.user_id) | (
             leaving or Binding)
         held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
         changed = Binding
@@ -248,14 +250,24 @@ class CalendarEvent(models.Model):
         if marked:
             self._mcs_trigger_push()
 
+    def _mcs_invitations_left_by_others(self, rows):
+        """Of the rows of invitations whose users leave the meeting in Odoo, those someone else removed
+        them from (a colleague deleted, archived or edited the event): their Outlook never declines on
+        another person's word. The row is forgotten instead (the user is still invited in Outlook: the
+        organizer's next update brings the meeting back). Returns those rows (gone)."""
+        others = rows.filtered(lambda row: row.user_id != self.env.user)
+        others.unlink()
+        return others
+
     def _mcs_mark_invitations(self, copies):
         """The rows of meetings their users are only invited to, after an Odoo change of the events:
         leaving users decline (queued); an edit their organizer's mailbox will not get is said on the row
         (only the organizer's connected mailbox sends it). Returns whether something was queued."""
         leaving = copies.filtered(lambda row: not row.event_id.active
                                   or row.user_id.partner_id not in row.event_id.partner_ids)
-        leaving.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
         staying = copies - leaving
+        leaving -= self._mcs_invitations_left_by_others(leaving)
+        leaving.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
         if staying:
             Account = self.env["microsoft.calendar.account"].sudo()
             connected = set(Account.search([("user_id", "in", staying.event_id.user_id.ids),

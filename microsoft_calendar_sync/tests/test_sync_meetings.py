@@ -366,3 +366,32 @@ class TestSyncMeetings(SyncCase):
         bob._mcs_sync()
         self.assertEqual(self.sent_mail(), [], "Outlook holds the answer: not sent again")
         self.assertEqual((row.state, row.answer_pending), ("synced", False))
+
+    # -- nobody answers or leaves for someone else ----------------------------------------
+
+    def test_a_colleague_cannot_answer_or_decline_from_someone_elses_outlook(self):
+        bob = self.connect_bob()
+        self.account.sudo().write({"state": "paused"})
+        with self.outlook() as client:
+            client.create_event(self.meeting_body("Board", "bob@contoso.com", "x@fabrikam.com"))
+        self.account.sudo().write({"state": "not_connected"})
+        bob._mcs_sync()
+        [event] = self.events_named("Board")
+        copy = self.copy_of("bob@contoso.com", "Board")
+        self.clear_mail()
+        # Alice (a colleague in Odoo) changes Bob's answer, over JSON-RPC as she would
+        attendee = self.attendee(event, self.bob)
+        self.authenticate("alice", "alice")
+        self.make_jsonrpc_request("/web/dataset/call_kw/calendar.attendee/write", {
+            "model": "calendar.attendee", "method": "write", "args": [attendee.ids, {"state": "declined"}],
+            "kwargs": {}})
+        self.assertEqual(attendee.state, "declined", "Odoo lets a colleague change it")
+        bob._mcs_sync()
+        self.assertEqual(self.sent_mail(), [], "Bob's Outlook does not answer on Alice's word")
+        self.assertEqual(self.row(bob, copy["id"]).answer_pending, False)
+        # Alice removes Bob from the meeting in Odoo: no decline from Bob's Outlook either
+        event.with_user(self.alice).write({"partner_ids": [(3, self.bob.partner_id.id)]})
+        bob._mcs_sync()
+        self.assertEqual(self.sent_mail(), [])
+        self.assertIn(copy["id"], [item["id"] for item in self.outlook_events("bob@contoso.com")])
+        self.assertFalse(self.row(bob, copy["id"]), "Bob's row is forgotten; Bob is still invited in Outlook")
