@@ -176,7 +176,7 @@ class MicrosoftCalendarAccount(models.Model):
         joins, odoo_items, held = {}, [], []
         for item in unknown:
             row = holders.get(item.ical_uid)
-            joined = self._mcs_join_item(store, row) if row else None
+            joined = self._mcs_join_item(store, row, item) if row else None
             if joined is not None:
                 joins[item.graph_id] = joined[0]
                 odoo_items.append(joined[1])
@@ -184,13 +184,20 @@ class MicrosoftCalendarAccount(models.Model):
                 held.append(item)
         return joins, odoo_items, held
 
-    def _mcs_join_item(self, store, row):
+    def _mcs_join_item(self, store, row, item):
         """((odoo ref, base), Odoo item) of the event (or series) another account's ``row`` holds, or
-        ``None`` when it is gone from Odoo or this account holds it under another Outlook item."""
+        ``None`` when it is gone from Odoo, this account holds it under another Outlook item, or the
+        two name different organizers (an iCalUId comes from the invitation's sender, who may be
+        outside: one who knows a meeting's iCalUId must not join another user's copy to it)."""
         mine = store.record_by_odoo_ref(row.odoo_ref)
         if mine is not None and mine.graph_id and mine.state != "skipped":
             return None
         base = row._mcs_to_core().base
+        if base is not None and base.organizer and item.event.organizer \
+                and base.organizer.email != item.event.organizer.email:
+            _logger.warning("Outlook event %s of account %s has the iCalUId of another organizer's meeting; "
+                            "not joined to it", item.graph_id, self.id)
+            return None
         if row.kind == "series":
             recurrence = self._mcs_series_recurrence(row)
             core = self._mcs_series_odoo_item_event(row, base) if recurrence else None

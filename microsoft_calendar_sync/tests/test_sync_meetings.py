@@ -395,3 +395,26 @@ class TestSyncMeetings(SyncCase):
         self.assertEqual(self.sent_mail(), [])
         self.assertIn(copy["id"], [item["id"] for item in self.outlook_events("bob@contoso.com")])
         self.assertFalse(self.row(bob, copy["id"]), "Bob's row is forgotten; Bob is still invited in Outlook")
+
+    def test_a_forged_invitation_with_a_meetings_icaluid_does_not_join_it(self):
+        bob = self.connect_bob()
+        event = self.Event.create({"name": "Salaries", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.manager.partner_id.id)]})
+        self.push()
+        ical_uid = self.binding(event).ical_uid
+        self.assertTrue(ical_uid)
+        # someone outside who knows the meeting's iCalUId invites Bob with it, as its "organizer"
+        world = self.sandbox.world
+        mailbox = world.mailbox_by_address("bob@contoso.com")
+        with self.outlook() as client:
+            created = client.create_event(self.meeting_body("Forged", "bob@contoso.com"))
+        copy = self.copy_of("bob@contoso.com", "Forged")
+        with world.lock:
+            mailbox.events[copy["id"]].ical_uid = ical_uid
+            mailbox.events[copy["id"]].data["organizer"] = {"emailAddress": {"address": "mallory@evil.example"}}
+        self.outlook_delete(created["id"])  # (Alice's own copy of the forged one is not the point)
+        with self.assertLogs("odoo.addons.microsoft_calendar_sync", "WARNING"):
+            bob._mcs_sync()
+        self.assertEqual(event.name, "Salaries")
+        self.assertNotEqual(self.row(bob, copy["id"]).event_id, event, "not joined to Alice's meeting")
+        self.assertNotIn(self.bob.partner_id, event.partner_ids)
