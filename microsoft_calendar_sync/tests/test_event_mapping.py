@@ -319,7 +319,11 @@ class TestEventMapping(TransactionCase):
         event = self.env["calendar.event"].create(vals)
         self.assertEqual(self.env["mail.mail"].sudo().search_count([]), mails_before,
                          "a meeting Outlook already mailed is not mailed again by Odoo")
-        self.assertEqual(set(event.partner_ids.mapped("email_normalized")), {"alice@contoso.com", "bob@contoso.com"})
+        self.assertEqual(set(event.partner_ids.mapped("email_normalized")),
+                         {"alice@contoso.com", "bob@contoso.com", "boss@fabrikam.com"},
+                         "an organizer Odoo has no user for is a contact of the event, as Odoo shows it")
+        self.assertEqual(odoo_event_to_core(event, base=core).organizer, Person("boss@fabrikam.com"))
+        self.assertEqual(odoo_event_to_core(event, base=core).attendees, core.attendees)
 
     def test_odd_inbound_payload_maps_to_the_closest_form(self):
         payload = {

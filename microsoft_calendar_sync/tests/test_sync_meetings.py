@@ -4,6 +4,8 @@ that only their organizer changes, and the e-mails the sandbox says Outlook sent
 
 from datetime import timedelta, timezone
 
+import requests
+
 from odoo.tests import tagged
 
 from ..utils.event_mapping import odoo_ref
@@ -418,3 +420,27 @@ class TestSyncMeetings(SyncCase):
         self.assertEqual(event.name, "Salaries")
         self.assertNotEqual(self.row(bob, copy["id"]).event_id, event, "not joined to Alice's meeting")
         self.assertNotIn(self.bob.partner_id, event.partner_ids)
+
+    def test_an_organizer_odoo_has_no_user_for_is_a_contact_on_the_event(self):
+        Partner = self.env["res.partner"]
+        older = Partner.create({"name": "Carol (old)", "email": "carol@outlook.com"})
+        Partner.create({"name": "Carol (newer)", "email": "Carol@Outlook.com"})
+        bob = self.connect_bob()
+        token = self.control("POST", "/tokens", {"mailbox": "carol@outlook.com"})["access_token"]
+        response = requests.post(f"{self.sandbox.graph_url}/me/events", json=self.meeting_body(
+            "Carol's party", "bob@contoso.com"), headers={"Authorization": f"Bearer {token}"},
+            verify=self.sandbox.ca_path, timeout=10)
+        response.raise_for_status()
+        self.clear_mail()
+        bob._mcs_sync()
+        [event] = self.events_named("Carol's party")
+        self.assertFalse(event.user_id, "no Odoo user organizes it")
+        self.assertEqual(event.partner_ids, older | self.bob.partner_id,
+                         "the organizer is one contact (a user's first, else the oldest), as Odoo shows it")
+        self.assertEqual(event.attendee_ids.filtered(lambda a: a.partner_id == older).state, "accepted")
+        for _run in range(2):
+            counts = bob._mcs_sync()
+            self.assertFalse(counts["sent"] or counts["odoo_updated"], counts)
+        row = self.row(bob, self.copy_of("bob@contoso.com", "Carol's party")["id"])
+        self.assertFalse(row.sync_note, "the organizer in Odoo's attendees is no change of Odoo's")
+        self.assertEqual(self.sent_mail(), [])

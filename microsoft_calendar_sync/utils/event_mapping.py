@@ -222,16 +222,20 @@ def odoo_event_to_core(event, *, base=None):
     sensitivity = _SENSITIVITY_BY_PRIVACY.get(event.sudo().effective_privacy or "public", Sensitivity.NORMAL)
     if base is not None and sensitivity == Sensitivity.PRIVATE and base.sensitivity == Sensitivity.PERSONAL:
         sensitivity = Sensitivity.PERSONAL
+    # An organizer who is no Odoo user (outside, or not a user here) is an attendee in Odoo (a contact,
+    # accepted), as Odoo shows such organizers; Outlook's organizer is the agreed one (``base``).
+    outside_organizer = base.organizer.email if base is not None and base.organizer and not event.user_id else ""
     attendees = {}  # by address: two partners sharing one address are one Outlook attendee
     for attendee in event.attendee_ids:
-        if attendee.partner_id.email and attendee.partner_id != organizer_partner:
+        if attendee.partner_id.email and attendee.partner_id != organizer_partner \
+                and (attendee.partner_id.email_normalized or "") != outside_organizer:
             person = Attendee(email=attendee.partner_id.email, name=attendee.partner_id.name or "",
                               response=_RESPONSE_BY_STATE.get(attendee.state, Response.NONE))
             attendees.setdefault(person.email, person)
     attendees = tuple(attendees.values())
     organizer = (
         Person(email=organizer_partner.email, name=organizer_partner.name or "")
-        if organizer_partner.email else None
+        if organizer_partner.email else base.organizer if outside_organizer else None
     )
     categories = tuple(event.categ_ids.mapped("name"))
     time_zone = _time_zone(event)
@@ -496,10 +500,14 @@ def core_to_odoo_values(env, core_event, *, user, fields=None, record=None, user
     if include("user_id"):
         vals["user_id"] = organizer_user.id or False
     if include("partner_ids"):
-        partners = find_or_create_partners(env, core_event.attendees, create=creates_contacts(env))
+        outside = core_event.organizer if core_event.organizer and not organizer_user else None
+        partners = find_or_create_partners(env, core_event.attendees + ((outside,) if outside else ()),
+                                           create=creates_contacts(env))
         states = {}
         if organizer_user:
             states[organizer_user.partner_id.id] = "accepted"
+        elif outside and outside.email in partners:
+            states[partners[outside.email].id] = "accepted"  # the organizer Odoo has no user for
         for attendee in core_event.attendees:
             if attendee.email in partners:  # else no contact, by the setting: Outlook keeps them (see base)
                 states[partners[attendee.email].id] = _STATE_BY_RESPONSE[attendee.response]
