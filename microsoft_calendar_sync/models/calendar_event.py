@@ -290,10 +290,16 @@ class CalendarEvent(models.Model):
     def _skip_send_mail_status_update(self):
         """Outlook e-mails the invitations, updates and cancellations of the
         events it holds for their organizer; Odoo must not send its own too.
-        Events written by the inbound sync never send Odoo e-mails either."""
+        Events written by the inbound sync never send Odoo e-mails either, nor
+        does a meeting a connected user is invited to in Outlook (its organizer's
+        Outlook mails its attendees; Odoo's copy is not the meeting)."""
         if self.env.context.get(FROM_OUTLOOK):
             return True
         if self.user_id and self.env["microsoft.calendar.account"].sudo().search_count(
                 [("user_id", "=", self.user_id.id), ("state", "in", SYNCING_STATES)], limit=1):
+            return True
+        domain = [("attendee_copy", "=", True), "|", ("event_id", "=", self.id), "&", ("kind", "=", "series"),
+                  ("recurrence_id", "=", self.recurrence_id.id or 0)]
+        if self.id and self.env["microsoft.calendar.binding"].sudo().search_count(domain, limit=1):
             return True
         return super()._skip_send_mail_status_update()

@@ -444,3 +444,11 @@ class TestSyncMeetings(SyncCase):
         row = self.row(bob, self.copy_of("bob@contoso.com", "Carol's party")["id"])
         self.assertFalse(row.sync_note, "the organizer in Odoo's attendees is no change of Odoo's")
         self.assertEqual(self.sent_mail(), [])
+        # Bob invites someone in Odoo: kept in Odoo, said on the row, and Odoo mails nobody either
+        guest = Partner.create({"name": "Guest", "email": "guest@fabrikam.com"})
+        odoo_mails = self.odoo_mails()
+        event.with_user(self.bob).write({"partner_ids": [(4, guest.id)]})
+        self.assertEqual(self.odoo_mails(), odoo_mails, "Carol's Outlook invites, not Odoo")
+        self.assertIn("not sent to Outlook", row.sync_note)
+        bob._mcs_sync()
+        self.assertEqual(self.sent_mail(), [])
