@@ -179,6 +179,13 @@ class MicrosoftCalendarBinding(models.Model):
             when = format_datetime(self.env, self.last_sync, dt_format="short") if self.last_sync else ""
             return self.env._("Synchronized with %(mailbox)s (%(when)s)", mailbox=mailbox, when=when) if when \
                 else self.env._("Synchronized with %(mailbox)s", mailbox=mailbox)
+        if self.state == "pending" and self.answer_pending:
+            answer = dict(self._fields["answer_pending"]._description_selection(self.env))[self.answer_pending]
+            if self.account_id.sudo().state == "needs_reauth":
+                return self.env._("Your answer (%(answer)s) waits to be sent from %(mailbox)s: sign in to Outlook "
+                                  "again (the Outlook button)", answer=answer, mailbox=mailbox)
+            return self.env._("Your answer (%(answer)s) waits to be sent from %(mailbox)s", answer=answer,
+                              mailbox=mailbox)
         if self.state == "pending":
             return self.env._("Waiting to be sent to %(mailbox)s", mailbox=mailbox)
         if self.state == "held":

@@ -452,3 +452,22 @@ class TestSyncMeetings(SyncCase):
         self.assertIn("not sent to Outlook", row.sync_note)
         bob._mcs_sync()
         self.assertEqual(self.sent_mail(), [])
+
+    def test_an_answer_waiting_for_a_new_sign_in_says_so_and_goes_out_after_it(self):
+        bob = self.connect_bob()
+        event = self.Event.create({"name": "Review", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
+        self.push()
+        bob._mcs_sync()
+        self.clear_mail()
+        bob.sudo().write({"state": "needs_reauth"})  # Microsoft no longer takes Bob's tokens
+        self.attendee(event, self.bob).with_user(self.bob).do_decline()
+        bob._mcs_sync()
+        self.assertEqual(self.sent_mail(), [])
+        summary = event.with_user(self.bob).mcs_sync_summary
+        self.assertIn("Your answer (Decline) waits", summary)
+        self.assertIn("sign in to Outlook again", summary)
+        bob.sudo().write({"state": "connected"})  # signed in again
+        bob._mcs_sync()
+        self.assertEqual([(mail["kind"], mail.get("response")) for mail in self.sent_mail()],
+                         [("response", "declined")], "sent once the account works again, nothing lost")
