@@ -113,10 +113,16 @@ class MicrosoftCalendarBinding(models.Model):
         self.invalidate_recordset(["meeting_origin"])
 
     def _mcs_mark_origin(self):
-        """These rows sent their meetings from Odoo (Outlook gave them their iCalUId just now)."""
-        if self:
-            self.write({"meeting_origin": True})
-            self._mcs_release_waiting()
+        """These rows sent their meetings from Odoo (Outlook gave them their iCalUId just now, so no
+        other row can hold it; should one, these rows are left unclaimed rather than fail the run)."""
+        if not self:
+            return
+        try:
+            self._mcs_set_origin()
+        except psycopg2.errors.UniqueViolation:
+            _logger.warning("Outlook meetings %s are claimed by another account's rows already", self.mapped("key"))
+            return
+        self._mcs_release_waiting()
 
     def _mcs_release_waiting(self):
         """These origin rows now hold their meeting's Odoo event (or recurrence): the invitations
