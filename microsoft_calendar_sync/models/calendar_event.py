@@ -170,7 +170,10 @@ class CalendarEvent(models.Model):
         invited = set(bindings.filtered("attendee_copy").event_id.ids)
         # Copies of meetings the user is only invited to are never pushed (sync_meetings.py): a user who
         # leaves the meeting (archived, deleted, no longer an attendee) declines it; an edit stays in Odoo.
-        marked = self._mcs_mark_invitations(bindings.filtered("attendee_copy"))
+        series_copies = Binding.search([("kind", "=", "series"), ("attendee_copy", "=", True),
+                                        ("recurrence_id", "in", events.recurrence_id.ids)]) \
+            if events.recurrence_id else Binding
+        marked = self._mcs_mark_invitations(bindings.filtered("attendee_copy"), series_copies)
         bindings = bindings.exists().filtered(lambda b: not b.attendee_copy and b.user_id == b.event_id.user_id) | (
             leaving or Binding)
         held_before = set(bindings.filtered(lambda b: b.state == "held").ids)
@@ -259,23 +262,25 @@ class CalendarEvent(models.Model):
         others.unlink()
         return others
 
-    def _mcs_mark_invitations(self, copies):
-        """The rows of meetings their users are only invited to, after an Odoo change of the events:
-        leaving users decline (queued); an edit their organizer's mailbox will not get is said on the row
-        (only the organizer's connected mailbox sends it). Returns whether something was queued."""
+    def _mcs_mark_invitations(self, copies, series_copies):
+        """The rows of meetings their users are only invited to, after an Odoo change of the events
+        (``series_copies``: the rows of their series): leaving users decline (queued); an edit their
+        organizer's mailbox will not get is said on the row (only the organizer's connected mailbox
+        sends it). Returns whether something was queued."""
         leaving = copies.filtered(lambda row: not row.event_id.active
                                   or row.user_id.partner_id not in row.event_id.partner_ids)
-        staying = copies - leaving
+        staying = (copies - leaving) | series_copies
         leaving -= self._mcs_invitations_left_by_others(leaving)
         leaving.write({"pending": OUTBOX_MARK, "state": "pending", "next_retry": False, "attempts": 0})
         if staying:
+            organizers = {row: (row.event_id or row.recurrence_id.base_event_id).user_id for row in staying}
             Account = self.env["microsoft.calendar.account"].sudo()
-            connected = set(Account.search([("user_id", "in", staying.event_id.user_id.ids),
+            connected = set(Account.search([("user_id", "in", [user.id for user in organizers.values()]),
                                             ("state", "in", SYNCING_STATES)]).user_id.ids)
-            for row in staying.filtered(lambda row: row.event_id.user_id.id not in connected):
+            for row in staying.filtered(lambda row: organizers[row].id not in connected):
                 base = row._mcs_to_core().base
-                organizer = base.organizer.email if base is not None and base.organizer else row.event_id.user_id.name
-                row.sync_note = self.env._(
+                organizer = base.organizer.email if base is not None and base.organizer else organizers[row].name
+                row.not_sent_note = self.env._(
                     "changed in Odoo but not sent to Outlook: only the organizer's mailbox (%(organizer)s) can "
                     "change this meeting", organizer=organizer or "?")
         return bool(leaving)

@@ -172,9 +172,10 @@ class MicrosoftCalendarBinding(models.Model):
         """One line for the event's form and popover: this row's state, in the reader's words."""
         self.ensure_one()
         mailbox = self.account_id.sudo().mailbox or self.account_id.sudo().user_id.name
-        if self.state == "synced" and self.sync_note:
+        note = "; ".join(note for note in (self.sync_note, self.not_sent_note) if note)
+        if self.state == "synced" and note:
             return self.env._("Synchronized with %(mailbox)s, with a difference: %(note)s",
-                              mailbox=mailbox, note=self.sync_note)
+                              mailbox=mailbox, note=note)
         if self.state == "synced":
             when = format_datetime(self.env, self.last_sync, dt_format="short") if self.last_sync else ""
             return self.env._("Synchronized with %(mailbox)s (%(when)s)", mailbox=mailbox, when=when) if when \

@@ -233,13 +233,13 @@ class MicrosoftCalendarAccount(models.Model):
             return
         if created and record.ical_uid and record.kind in ("event", "series"):
             origins["imported" if decision.odoo_op is Op.CREATE else "sent"].append(record.id)
-        if decision.attendee_copy and record.kind == "event":  # a series' row notes its pattern
+        if decision.attendee_copy and record.kind in ("event", "series"):
             note = self.env._(
                 "changed in Odoo (%(fields)s) but not sent to Outlook: only the organizer's mailbox can change "
                 "this meeting", fields=", ".join(sorted(decision.withheld_fields))) \
                 if decision.withheld_fields else False
-            if record.sync_note != note:
-                record.sync_note = note
+            if record.not_sent_note != note:
+                record.not_sent_note = note
 
     def _mcs_note_uninvited(self, record):
         """Attendees Outlook cannot invite (no e-mail address in Odoo), said on the row until they have one."""

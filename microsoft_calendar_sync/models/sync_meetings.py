@@ -67,6 +67,9 @@ class MicrosoftCalendarBinding(models.Model):
         readonly=True, copy=False,
         help="This row brought the meeting to Odoo (or to Outlook): the other mailboxes' copies of the meeting "
              "join its Odoo event.")
+    not_sent_note = fields.Char(
+        "Not sent", readonly=True, copy=False,
+        help="An Odoo change of a meeting the user is only invited to, which its organizer's mailbox did not get.")
     answer_pending = fields.Selection(
         [("accepted", "Accept"), ("tentative", "Tentative"), ("declined", "Decline")], "Answer to send",
         readonly=True, copy=False, help="The user's answer given in Odoo, sent through their Outlook at the next run.")

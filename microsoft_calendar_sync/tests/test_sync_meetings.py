@@ -135,7 +135,7 @@ class TestSyncMeetings(SyncCase):
         copy = self.copy_of("bob@contoso.com", "Supplier call")
         row = self.row(bob, copy["id"])
         event.with_user(self.bob).sudo().write({"name": "Supplier call (moved)"})
-        self.assertIn("not sent to Outlook", row.sync_note)
+        self.assertIn("not sent to Outlook", row.not_sent_note)
         self.assertIn("not sent to Outlook", event.with_user(self.bob).mcs_sync_summary)
         counts = bob._mcs_sync()
         self.assertFalse(counts["sent"], counts)
@@ -442,14 +442,14 @@ class TestSyncMeetings(SyncCase):
             counts = bob._mcs_sync()
             self.assertFalse(counts["sent"] or counts["odoo_updated"], counts)
         row = self.row(bob, self.copy_of("bob@contoso.com", "Carol's party")["id"])
-        self.assertFalse(row.sync_note, "the organizer in Odoo's attendees is no change of Odoo's")
+        self.assertFalse(row.not_sent_note, "the organizer in Odoo's attendees is no change of Odoo's")
         self.assertEqual(self.sent_mail(), [])
         # Bob invites someone in Odoo: kept in Odoo, said on the row, and Odoo mails nobody either
         guest = Partner.create({"name": "Guest", "email": "guest@fabrikam.com"})
         odoo_mails = self.odoo_mails()
         event.with_user(self.bob).write({"partner_ids": [(4, guest.id)]})
         self.assertEqual(self.odoo_mails(), odoo_mails, "Carol's Outlook invites, not Odoo")
-        self.assertIn("not sent to Outlook", row.sync_note)
+        self.assertIn("not sent to Outlook", row.not_sent_note)
         bob._mcs_sync()
         self.assertEqual(self.sent_mail(), [])
 
@@ -471,3 +471,31 @@ class TestSyncMeetings(SyncCase):
         bob._mcs_sync()
         self.assertEqual([(mail["kind"], mail.get("response")) for mail in self.sent_mail()],
                          [("response", "declined")], "sent once the account works again, nothing lost")
+
+    def test_an_odoo_edit_of_a_series_one_is_invited_to_is_kept_and_flagged(self):
+        bob = self.connect_bob()
+        self.account.sudo().write({"state": "paused"})
+        first = self.tomorrow.replace(tzinfo=timezone.utc)
+        with self.outlook() as client:
+            client.create_event({
+                **self.meeting_body("Weekly 1:1", "bob@contoso.com"),
+                "recurrence": {"pattern": {"type": "weekly", "interval": 1,
+                                           "daysOfWeek": [first.strftime("%A").lower()]},
+                               "range": {"type": "numbered", "startDate": first.date().isoformat(),
+                                         "numberOfOccurrences": 3}}})
+        self.account.sudo().write({"state": "not_connected"})
+        bob._mcs_sync()
+        events = self.events_named("Weekly 1:1")
+        self.assertEqual(len(events), 3)
+        row = self.env["microsoft.calendar.binding"].sudo().search(
+            [("account_id", "=", bob.id), ("kind", "=", "series")])
+        self.assertEqual((row.attendee_copy, row.recurrence_id), (True, events.recurrence_id))
+        self.clear_mail()
+        events.sorted("start")[0].with_user(self.bob).sudo().write(
+            {"location": "Room 9", "recurrence_update": "all_events"})
+        self.assertIn("not sent to Outlook", row.not_sent_note)
+        counts = bob._mcs_sync()
+        self.assertFalse(counts["sent"], counts)
+        self.assertEqual(self.sent_mail(), [])
+        self.assertIn("not sent to Outlook", row.not_sent_note, "still said after the run")
+        self.assertIn("not sent to Outlook", events.sorted("start")[-1].with_user(self.bob).mcs_sync_summary)
