@@ -7,6 +7,7 @@ Format::
      "apps":      [{"client_id": "...", "client_secret": "...", "redirect_uris": ["https://.../microsoft_account/authentication"],
                     "display_name": "Odoo", "secret_expires": "2030-01-01T00:00:00Z"}],
      "mailboxes": [{"address": "alice@contoso.com", "display_name": "Alice", "personal": false,
+                    "aliases": ["a.martin@contoso.com"],
                     "time_zone": "Europe/Brussels", "calendars": [{"name": "Projects"}],
                     "events": [{"calendar": "Projects", ...Graph event create payload...}]}],
      "settings":  {"auto_consent": false, "throttling": true}}
@@ -78,6 +79,9 @@ def validate_seed(seed: dict) -> None:
             ZoneInfo(spec.get("time_zone", "UTC"))
         except (TypeError, ValueError, KeyError, OSError):
             _require(False, f"time zone of {address} must be an IANA name.")
+        aliases = spec.get("aliases", [])
+        _require(isinstance(aliases, list) and all(isinstance(a, str) and a.count("@") == 1 for a in aliases),
+                 f"aliases of {address} must be a list of e-mail addresses.")
         _require(all(isinstance(c.get("name"), str) for c in _list_of_objects(spec, "calendars")),
                  f"calendars of {address} need a 'name'.")
         _list_of_objects(spec, "events")
@@ -109,6 +113,7 @@ def load_seed_data(world: World, seed: dict) -> None:
             mailbox = world.mailbox_by_address(spec["address"]) or world.add_mailbox(
                 spec["address"], spec.get("display_name", ""), personal=spec.get("personal", False),
                 time_zone=spec.get("time_zone", "UTC"), mailbox_id=spec.get("id"))
+            mailbox.aliases.extend(a for a in spec.get("aliases", []) if a not in mailbox.aliases)
             for cal in spec.get("calendars", []):
                 if any(c.name.lower() == cal["name"].lower() for c in mailbox.calendars.values()):
                     continue

@@ -147,6 +147,8 @@ class Mailbox:
     # Personal Microsoft accounts (Outlook.com) sign in through 'consumers'.
     personal: bool = False
     time_zone: str = "UTC"
+    #: other addresses that reach this mailbox (Exchange proxy addresses, ``smtp:`` ones)
+    aliases: list[str] = field(default_factory=list)
     calendars: dict[str, Calendar] = field(default_factory=dict)
     events: dict[str, StoredEvent] = field(default_factory=dict)
     tombstones: list[Tombstone] = field(default_factory=list)
@@ -230,7 +232,8 @@ class World:
 
     def mailbox_by_address(self, address: str) -> Mailbox | None:
         address = (address or "").strip().lower()
-        return next((m for m in self.mailboxes.values() if m.address.lower() == address), None)
+        return next((m for m in self.mailboxes.values() if m.address.lower() == address), None) or next(
+            (m for m in self.mailboxes.values() if address in (alias.lower() for alias in m.aliases)), None)
 
     def mailbox_by_id_or_address(self, key: str) -> Mailbox | None:
         return self.mailboxes.get(key) or self.mailbox_by_address(key)

@@ -114,6 +114,8 @@ class MailboxIdentity:
     address: str
     display_name: str
     user_principal_name: str
+    #: the mailbox's other addresses (Graph's ``proxyAddresses``, the ``smtp:`` ones), lower case
+    aliases: tuple[str, ...] = ()
 
 
 class VerifyingSession(requests.Session):
@@ -324,10 +326,17 @@ class MicrosoftSignIn:
 def discover_mailbox(client: GraphClient) -> MailboxIdentity:
     """``GET /me`` through a :class:`~outlook_sync.client.GraphClient`: which
     mailbox the signed-in user's token opens."""
-    me = client.get_me()
+    me = client.get_me(select="id,displayName,mail,userPrincipalName,proxyAddresses")
     upn = me.get("userPrincipalName") or ""
-    return MailboxIdentity(id=me["id"], address=me.get("mail") or upn, display_name=me.get("displayName") or "",
-                           user_principal_name=upn)
+    address = me.get("mail") or upn
+    # "SMTP:" is the primary address, "smtp:" the others; other kinds (X500:, SIP:) are not mail addresses
+    proxies = me.get("proxyAddresses") if isinstance(me.get("proxyAddresses"), list) else []
+    aliases = tuple(dict.fromkeys(
+        entry[5:].strip().lower() for entry in proxies
+        if isinstance(entry, str) and entry[:5].lower() == "smtp:" and "@" in entry
+        and entry[5:].strip().lower() != address.strip().lower()))
+    return MailboxIdentity(id=me["id"], address=address, display_name=me.get("displayName") or "",
+                           user_principal_name=upn, aliases=aliases)
 
 
 def _unreachable(exc: Exception, doing: str) -> TransientError:

@@ -433,9 +433,10 @@ class GraphClient:
 
     # -- mailbox and events ----------------------------------------------------
 
-    def get_me(self) -> dict:
-        """``GET /me``: ``id``, ``mail``, ``userPrincipalName``, ``displayName``..."""
-        return self.get("/me")
+    def get_me(self, select: str | None = None) -> dict:
+        """``GET /me``: ``id``, ``mail``, ``userPrincipalName``, ``displayName``... (``select``: a
+        ``$select``, e.g. for ``proxyAddresses``, which Graph returns only when selected)."""
+        return self.get("/me", params={"$select": select} if select else None)
 
     def list_calendars(self) -> list[dict]:
         """Every calendar of the mailbox."""

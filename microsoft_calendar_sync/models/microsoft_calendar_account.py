@@ -228,6 +228,7 @@ class MicrosoftCalendarAccount(models.Model):
             "connection_key": connection_key,
             "mailbox": mailbox.address.strip().lower(),
             "mailbox_display_name": mailbox.display_name,
+            "mailbox_aliases": ",".join(mailbox.aliases) or False,
             "microsoft_user_id": mailbox.id,
             "tenant_id": signed_in.tenant_id,
             "state": "connected",
@@ -340,7 +341,8 @@ class MicrosoftCalendarAccount(models.Model):
             _logger.info("Outlook connection check of user %s failed (%s)", self.user_id.id, type(error).__name__)
             return False
         self._mcs_save_cache(signin)
-        values = {"last_check": fields.Datetime.now(), "last_error": False}
+        values = {"last_check": fields.Datetime.now(), "last_error": False,
+                  "mailbox_aliases": ",".join(mailbox.aliases) or False}
         if self.state == "error":
             values["state"] = "connected"
         self.sudo().write(values)

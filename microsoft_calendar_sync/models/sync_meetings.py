@@ -166,6 +166,16 @@ class MicrosoftCalendarBinding(models.Model):
 class MicrosoftCalendarAccount(models.Model):
     _inherit = "microsoft.calendar.account"
 
+    def write(self, vals):
+        if {"mailbox", "mailbox_aliases", "user_id"} & set(vals):
+            self.env.cr.cache.pop("mcs_connected_addresses", None)  # event_mapping.connected_addresses
+        return super().write(vals)
+
+    mailbox_aliases = fields.Char(
+        "Mailbox aliases", readonly=True, copy=False,
+        help="The mailbox's other addresses, as Microsoft lists them (proxy addresses), read at each sign-in and "
+             "connection check: an attendee at one of them is this user, never a contact of its own.")
+
     # ------------------------------------------------------------------ pull: one event per meeting
 
     def _mcs_meeting_joins(self, store, outlook_items):

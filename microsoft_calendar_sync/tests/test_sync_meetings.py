@@ -499,3 +499,33 @@ class TestSyncMeetings(SyncCase):
         self.assertEqual(self.sent_mail(), [])
         self.assertIn("not sent to Outlook", row.not_sent_note, "still said after the run")
         self.assertIn("not sent to Outlook", events.sorted("start")[-1].with_user(self.bob).mcs_sync_summary)
+
+    def test_an_invitation_to_a_users_alias_is_that_user_never_a_new_contact(self):
+        self.sandbox.world.mailbox_by_address("alice@contoso.com").aliases.append("a.martin@contoso.com")
+        self.account._mcs_check_connection()  # Microsoft lists the mailbox's proxy addresses
+        self.assertEqual(self.account.mailbox_aliases, "a.martin@contoso.com")
+        bob = self.connect_bob()
+        settings = self.env["microsoft.calendar.config"]._mcs_settings()
+        with settings.graph_client(bob._mcs_sign_in()) as client:
+            created = client.create_event(self.meeting_body("Alias invite", "a.martin@contoso.com", "x@fabrikam.com"))
+        bob._mcs_sync()
+        [event] = self.events_named("Alias invite")
+        self.assertFalse(self.env["res.partner"].search([("email", "=ilike", "a.martin@contoso.com")]),
+                         "no contact for Alice's alias")
+        self.assertIn(self.alice.partner_id, event.partner_ids, "the alias is Alice")
+        self.clear_mail()
+        event.with_user(self.bob).write({"name": "Alias invite (agenda)"})
+        bob._mcs_sync()
+        with settings.graph_client(bob._mcs_sign_in()) as client:
+            item = client.get_event(created["id"])
+        self.assertEqual(sorted(a["emailAddress"]["address"].lower() for a in item["attendees"]),
+                         ["a.martin@contoso.com", "x@fabrikam.com"], "Outlook keeps the alias")
+        self.assertEqual([(mail["kind"], sorted(mail["to"])) for mail in self.sent_mail()],
+                         [("update", ["a.martin@contoso.com", "x@fabrikam.com"])], "an update, no swap")
+        # Alice's copy (delivered to her alias) joins the event, nothing said, nothing sent
+        counts = self.sync()
+        self.assertFalse(counts["sent"], counts)
+        self.assertEqual(len(self.events_named("Alias invite (agenda)")), 1)
+        row = self.row(self.account, self.copy_of("alice@contoso.com", "Alias invite (agenda)")["id"])
+        self.assertEqual((row.event_id, row.attendee_copy, row.not_sent_note), (event, True, False))
+        self.assertEqual(len(self.sent_mail()), 1)

@@ -232,6 +232,15 @@ def odoo_event_to_core(event, *, base=None):
             person = Attendee(email=attendee.partner_id.email, name=attendee.partner_id.name or "",
                               response=_RESPONSE_BY_STATE.get(attendee.state, Response.NONE))
             attendees.setdefault(person.email, person)
+    if base is not None:
+        # an attendee Outlook knows at an alias of a connected user's mailbox stays at that address
+        # (Odoo holds the user's own contact, whose address is another)
+        addresses = connected_addresses(event.env)
+        for known in base.attendees:
+            user = addresses.get(known.email)
+            own = (user.partner_id.email_normalized or "") if user else ""
+            if own and own != known.email and known.email not in attendees and own in attendees:
+                attendees[known.email] = replace(attendees.pop(own), email=known.email)
     attendees = tuple(attendees.values())
     organizer = (
         Person(email=organizer_partner.email, name=organizer_partner.name or "")
@@ -357,6 +366,20 @@ def creates_contacts(env):
     return env["ir.config_parameter"].sudo().get_param(NO_NEW_CONTACTS_PARAM) != "True"
 
 
+def connected_addresses(env):
+    """``{address: res.users}`` of every connected mailbox and its aliases (once per transaction)."""
+    cached = env.cr.cache.get("mcs_connected_addresses")
+    if cached is None:
+        cached = {}
+        for account in env["microsoft.calendar.account"].sudo().search([("mailbox", "!=", False)]):
+            for address in [account.mailbox, *(account.mailbox_aliases or "").split(",")]:
+                if address.strip():
+                    cached.setdefault(address.strip().lower(), account.user_id.id)
+        env.cr.cache["mcs_connected_addresses"] = cached
+    Users = env["res.users"].sudo()
+    return {address: Users.browse(user_id) for address, user_id in cached.items()}
+
+
 def find_or_create_partners(env, people, create=True):
     """``{lower-case e-mail: res.partner}`` for ``people`` (objects with
     ``email``/``name``): existing partners are matched case-insensitively
@@ -365,9 +388,11 @@ def find_or_create_partners(env, people, create=True):
     out). One search, one create."""
     Partner = env["res.partner"].sudo().with_context(active_test=False)
     wanted = {person.email: person for person in people if person.email}
-    found = {}
-    if wanted:
-        candidates = Partner.search([("email_normalized", "in", list(wanted))], order="id")
+    # a connected user's mailbox or one of its aliases is that user, never a contact of its own
+    users = connected_addresses(env) if wanted else {}
+    found = {email: users[email].partner_id for email in wanted if email in users}
+    if set(wanted) - set(found):
+        candidates = Partner.search([("email_normalized", "in", list(set(wanted) - set(found)))], order="id")
         for partner in candidates.sorted(lambda p: (not p.user_ids, not p.active, p.id)):
             found.setdefault(partner.email_normalized, partner)
     missing = [email for email in wanted if email not in found]
@@ -416,6 +441,9 @@ def _organizer_user(env, organizer, user):
         return user
     if (user.email or "").strip().lower() == organizer.email:
         return user
+    connected = connected_addresses(env).get(organizer.email)
+    if connected:
+        return connected.with_env(env)  # a connected mailbox, or one of its aliases
     users = env["res.users"].sudo().search([("partner_id.email_normalized", "=", organizer.email)], order="id")
     internal = users.filtered(lambda u: not u.share)
     return (internal or users)[:1].with_env(env)

@@ -75,6 +75,7 @@ def _mailbox_json(mailbox: Mailbox) -> dict:
         counts[event.calendar_id] = counts.get(event.calendar_id, 0) + 1
     return {"id": mailbox.id, "address": mailbox.address, "display_name": mailbox.display_name,
             "tenant_id": mailbox.tenant_id, "personal": mailbox.personal, "time_zone": mailbox.time_zone,
+            "aliases": list(mailbox.aliases),
             "event_count": len(mailbox.events),
             "calendars": [{"id": c.id, "name": c.name, "is_default": c.is_default,
                            "event_count": counts.get(c.id, 0)} for c in mailbox.calendars.values()]}
@@ -93,9 +94,9 @@ def list_mailboxes(ctx):
 
 @control_route("POST", "/mailboxes")
 def add_mailbox(ctx):
-    """Add one mailbox: ``{"address", "display_name"?, "personal"?, "time_zone"?}``."""
+    """Add one mailbox: ``{"address", "display_name"?, "personal"?, "time_zone"?, "aliases"?}``."""
     spec = ctx.json()
-    unknown = set(spec) - {"address", "display_name", "personal", "time_zone"}
+    unknown = set(spec) - {"address", "display_name", "personal", "time_zone", "aliases"}
     if unknown:
         raise _bad(f"Unknown mailbox fields: {', '.join(sorted(unknown))}.")
     address = spec.get("address")
@@ -112,10 +113,14 @@ def add_mailbox(ctx):
         ZoneInfo(time_zone)
     except (TypeError, ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
         raise _bad(f"'time_zone' must be an IANA time zone name, not {time_zone!r}.") from None
+    aliases = spec.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.count("@") == 1 for a in aliases):
+        raise _bad("'aliases' must be a list of e-mail addresses.")
     with ctx.world.lock:
-        if ctx.world.mailbox_by_address(address):
-            raise GraphError(409, "Conflict", f"A sandbox mailbox {address!r} already exists.")
+        if any(ctx.world.mailbox_by_address(a) for a in [address, *aliases]):
+            raise GraphError(409, "Conflict", f"A sandbox mailbox {address!r} (or one of its aliases) already exists.")
         mailbox = ctx.world.add_mailbox(address, display_name, personal=personal, time_zone=time_zone)
+        mailbox.aliases.extend(aliases)
         return reply(201, _mailbox_json(mailbox))
 
 

@@ -83,7 +83,18 @@ def get_calendar(ctx, calendar_id: str | None) -> Calendar:
 @graph_route("GET", "/me")
 def get_me(ctx):
     require_scope(ctx, "User.Read", "User.ReadBasic.All", "User.Read.All")
-    return reply(200, user_json(ctx, ctx.mailbox))
+    body = user_json(ctx, ctx.mailbox)
+    selected = {name.strip().lower() for name in (ctx.query.get("$select") or "").split(",") if name.strip()}
+    if "proxyaddresses" in selected:
+        # "Returned only on $select" (user resource, proxyAddresses): the primary address with an
+        # upper-case "SMTP:" prefix, the others "smtp:"; none for a personal Microsoft account.
+        mailbox = ctx.mailbox
+        body["proxyAddresses"] = [] if mailbox.personal else [f"SMTP:{mailbox.address}"] + [
+            f"smtp:{alias}" for alias in mailbox.aliases]
+    if selected:
+        body = {key: value for key, value in body.items()
+                if key.startswith("@odata") or key.lower() in selected or key == "id"}
+    return reply(200, body)
 
 
 @graph_route("GET", "/me/calendar")

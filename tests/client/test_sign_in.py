@@ -73,6 +73,10 @@ def test_full_auth_code_flow_through_the_consent_page(sandbox):
     client = GraphClient(signin, base_url=sandbox.graph_url, verify=sandbox.ca_path)
     mailbox = discover_mailbox(client)
     assert mailbox.address == "alice@contoso.com" and mailbox.display_name == "Alice Martin"
+    assert mailbox.aliases == ()
+    # the mailbox's other addresses (proxyAddresses' "smtp:" entries, not the primary one)
+    sandbox.world.mailbox_by_address("alice@contoso.com").aliases.extend(["A.Martin@contoso.com", "alice@contoso.com"])
+    assert discover_mailbox(client).aliases == ("a.martin@contoso.com",)
 
 
 def test_form_post_response_mode(sandbox):

@@ -290,3 +290,16 @@ def test_organizer_deleting_one_occurrence_cancels_it_for_attendees(alice, bob, 
     assert len(bob.get(ev(copy["id"]) + "/instances", params=window).json()["value"]) == 2
     assert kinds_and_recipients(control) == [("invitation", ["bob@contoso.com"]),
                                              ("cancellation", ["bob@contoso.com"])]
+
+
+def test_proxy_addresses_are_returned_on_select_and_an_alias_receives_the_invitation(sandbox, alice, bob, control):
+    # Graph's user resource: proxyAddresses is "returned only on $select"; "SMTP:" marks the primary address
+    sandbox.world.mailbox_by_address("bob@contoso.com").aliases.append("b.stone@contoso.com")
+    assert "proxyAddresses" not in bob.get("/me").json()
+    me = bob.get("/me", params={"$select": "id,mail,proxyAddresses"}).json()
+    assert me["proxyAddresses"] == ["SMTP:bob@contoso.com", "smtp:b.stone@contoso.com"]
+    assert set(me) - {"@odata.context"} == {"id", "mail", "proxyAddresses"}
+    created = create_meeting(alice, "b.stone@contoso.com")
+    copy = only_event(bob)
+    assert copy["iCalUId"] == created["iCalUId"] and copy["isOrganizer"] is False
+    assert kinds_and_recipients(control) == [("invitation", ["b.stone@contoso.com"])]
