@@ -4,8 +4,10 @@
 A meeting held in several connected mailboxes (its organizer's and its
 attendees') is ONE Odoo event with one row per account. An Outlook item no row
 of the account knows is matched by its binding, then by our reference (the
-reconciler), then here by iCalUId against the rows of the other accounts: it
-*joins* that Odoo event (the core's ``joins``), in any connection order.
+reconciler), then here by iCalUId against the rows of the other accounts, when
+both name the same organizer: it *joins* that Odoo event (the core's
+``joins``), in any connection order. A connected mailbox's aliases (Graph's
+``proxyAddresses``) are its user's addresses (utils/event_mapping.py).
 
 Who creates the Odoo event: the row that first brings the meeting to Odoo, its
 ``meeting_origin`` (a unique index on the iCalUId of origin rows makes a second
@@ -166,15 +168,15 @@ class MicrosoftCalendarBinding(models.Model):
 class MicrosoftCalendarAccount(models.Model):
     _inherit = "microsoft.calendar.account"
 
-    def write(self, vals):
-        if {"mailbox", "mailbox_aliases", "user_id"} & set(vals):
-            self.env.cr.cache.pop("mcs_connected_addresses", None)  # event_mapping.connected_addresses
-        return super().write(vals)
-
     mailbox_aliases = fields.Char(
         "Mailbox aliases", readonly=True, copy=False,
         help="The mailbox's other addresses, as Microsoft lists them (proxy addresses), read at each sign-in and "
              "connection check: an attendee at one of them is this user, never a contact of its own.")
+
+    def write(self, vals):
+        if {"mailbox", "mailbox_aliases", "user_id"} & set(vals):
+            self.env.cr.cache.pop("mcs_connected_addresses", None)  # event_mapping.connected_addresses
+        return super().write(vals)
 
     # ------------------------------------------------------------------ pull: one event per meeting
 
