@@ -175,7 +175,7 @@ class MicrosoftCalendarAccount(models.Model):
 
     def write(self, vals):
         if {"mailbox", "mailbox_aliases", "user_id"} & set(vals):
-            self.env.cr.cache.pop("mcs_connected_addresses", None)  # event_mapping.connected_addresses
+            self.env.cr.cache.pop("mcs_connected_addresses", None)  # event_mapping.connected_user
         return super().write(vals)
 
     # ------------------------------------------------------------------ pull: one event per meeting
@@ -267,21 +267,22 @@ class MicrosoftCalendarAccount(models.Model):
 
     def _mcs_apply_answers(self, store, answers):
         """The user's own answers read from their copies (``{graph id: responseStatus.response}``)."""
-        partner = self.user_id.partner_id
         for graph_id, answer in answers.items():
             record = store.record_by_graph_id(graph_id)
             state = ODOO_STATE_BY_ANSWER.get(answer)
             if record is None or not record.odoo_ref or record.answer_pending or state is None:
                 continue  # an answer given in Odoo and not sent yet is the newer one
-            attendees = record._mcs_row_events().attendee_ids.filtered(
-                lambda a: a.partner_id == partner and a.state != state)
-            attendees.sudo().with_context(**{FROM_OUTLOOK: True}).write({"state": state})
+            self._mcs_set_own_answer(record._mcs_row_events(), state)
 
     def _mcs_leave_in_odoo(self, events):
         """The user declined or removed their copy in Outlook: their Odoo answer says so."""
+        self._mcs_set_own_answer(events, "declined")
+
+    def _mcs_set_own_answer(self, events, state):
+        """The user's attendee answer on ``events`` is ``state``, as Outlook says (never sent back)."""
         attendees = events.attendee_ids.filtered(lambda a: a.partner_id == self.user_id.partner_id
-                                                 and a.state != "declined")
-        attendees.sudo().with_context(**{FROM_OUTLOOK: True}).write({"state": "declined"})
+                                                 and a.state != state)
+        attendees.sudo().with_context(**{FROM_OUTLOOK: True}).write({"state": state})
 
     def _mcs_organizer_cancels(self, event, ical_uid):
         """Whether a connected organizer's row holds this meeting: its cancellation reaches the copies."""

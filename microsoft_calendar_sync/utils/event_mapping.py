@@ -235,11 +235,11 @@ def odoo_event_to_core(event, *, base=None):
     if base is not None:
         # an attendee Outlook knows at an alias of a connected user's mailbox stays at that address
         # (Odoo holds the user's own contact, whose address is another)
-        addresses = connected_addresses(event.env)
         for known in base.attendees:
-            user = addresses.get(known.email)
-            own = (user.partner_id.email_normalized or "") if user else ""
-            if own and own != known.email and known.email not in attendees and own in attendees:
+            if known.email in attendees:
+                continue
+            own = connected_user(event.env, known.email).partner_id.email_normalized or ""
+            if own and own != known.email and own in attendees:
                 attendees[known.email] = replace(attendees.pop(own), email=known.email)
     attendees = tuple(attendees.values())
     organizer = (
@@ -366,18 +366,19 @@ def creates_contacts(env):
     return env["ir.config_parameter"].sudo().get_param(NO_NEW_CONTACTS_PARAM) != "True"
 
 
-def connected_addresses(env):
-    """``{address: res.users}`` of every connected mailbox and its aliases (once per transaction)."""
+def connected_user(env, address):
+    """The user whose connected mailbox is ``address`` or has it as an alias, or an empty recordset.
+
+    The addresses are read once per transaction (the account's write forgets them, sync_meetings.py)."""
     cached = env.cr.cache.get("mcs_connected_addresses")
     if cached is None:
         cached = {}
         for account in env["microsoft.calendar.account"].sudo().search([("mailbox", "!=", False)]):
-            for address in [account.mailbox, *(account.mailbox_aliases or "").split(",")]:
-                if address.strip():
-                    cached.setdefault(address.strip().lower(), account.user_id.id)
+            for alias in [account.mailbox, *(account.mailbox_aliases or "").split(",")]:
+                if alias.strip():
+                    cached.setdefault(alias.strip().lower(), account.user_id.id)
         env.cr.cache["mcs_connected_addresses"] = cached
-    Users = env["res.users"].sudo()
-    return {address: Users.browse(user_id) for address, user_id in cached.items()}
+    return env["res.users"].sudo().browse(cached.get((address or "").strip().lower(), []))
 
 
 def find_or_create_partners(env, people, create=True):
@@ -389,8 +390,7 @@ def find_or_create_partners(env, people, create=True):
     Partner = env["res.partner"].sudo().with_context(active_test=False)
     wanted = {person.email: person for person in people if person.email}
     # a connected user's mailbox or one of its aliases is that user, never a contact of its own
-    users = connected_addresses(env) if wanted else {}
-    found = {email: users[email].partner_id for email in wanted if email in users}
+    found = {email: user.partner_id for email in wanted if (user := connected_user(env, email))}
     if set(wanted) - set(found):
         candidates = Partner.search([("email_normalized", "in", list(set(wanted) - set(found)))], order="id")
         for partner in candidates.sorted(lambda p: (not p.user_ids, not p.active, p.id)):
@@ -441,7 +441,7 @@ def _organizer_user(env, organizer, user):
         return user
     if (user.email or "").strip().lower() == organizer.email:
         return user
-    connected = connected_addresses(env).get(organizer.email)
+    connected = connected_user(env, organizer.email)
     if connected:
         return connected.with_env(env)  # a connected mailbox, or one of its aliases
     users = env["res.users"].sudo().search([("partner_id.email_normalized", "=", organizer.email)], order="id")
