@@ -40,6 +40,24 @@ class TestSyncMeetings(SyncCase):
             "attendees": [{"emailAddress": {"address": address}, "type": "required"} for address in addresses],
         }
 
+    def meeting_with_bob(self, bob, name, **values):
+        """Alice's Odoo meeting with Bob, sent from her Outlook and synchronized into Bob's account."""
+        event = self.Event.create({"name": name, "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
+                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)],
+                                   **values})
+        self.push()
+        bob._mcs_sync()
+        return event
+
+    def invitation_from_unconnected_alice(self, bob, body):
+        """A meeting Alice organizes in Outlook (``body``), her mailbox not connected here, synchronized
+        into Bob's account: the Odoo event comes from Bob's invitation."""
+        self.account.sudo().write({"state": "paused"})
+        with self.outlook() as client:
+            client.create_event(body)
+        self.account.sudo().write({"state": "not_connected"})
+        bob._mcs_sync()
+
     def copy_of(self, address, subject):
         [item] = [item for item in self.outlook_events(address) if item["subject"] == subject]
         return item
@@ -125,11 +143,7 @@ class TestSyncMeetings(SyncCase):
 
     def test_an_odoo_edit_of_a_meeting_whose_organizer_is_not_connected_is_kept_and_flagged(self):
         bob = self.connect_bob()
-        self.account.sudo().write({"state": "paused"})
-        with self.outlook() as client:
-            client.create_event(self.meeting_body("Supplier call", "bob@contoso.com"))
-        self.account.sudo().write({"state": "not_connected"})
-        bob._mcs_sync()
+        self.invitation_from_unconnected_alice(bob, self.meeting_body("Supplier call", "bob@contoso.com"))
         self.clear_mail()
         [event] = self.events_named("Supplier call")
         copy = self.copy_of("bob@contoso.com", "Supplier call")
@@ -147,11 +161,7 @@ class TestSyncMeetings(SyncCase):
 
     def test_answers_both_ways(self):
         bob = self.connect_bob()
-        event = self.Event.create({"name": "Design review", "start": self.tomorrow,
-                                   "stop": self.tomorrow + timedelta(hours=1),
-                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
-        self.push()
-        bob._mcs_sync()
+        event = self.meeting_with_bob(bob, "Design review")
         self.clear_mail()
         # Bob accepts in Odoo: his Outlook answers the organizer, once
         self.attendee(event, self.bob).with_user(self.bob).do_accept()
@@ -175,10 +185,7 @@ class TestSyncMeetings(SyncCase):
 
     def test_declining_in_outlook_leaves_the_meeting_in_odoo_for_the_others(self):
         bob = self.connect_bob()
-        event = self.Event.create({"name": "Offsite", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
-                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
-        self.push()
-        bob._mcs_sync()
+        event = self.meeting_with_bob(bob, "Offsite")
         copy = self.copy_of("bob@contoso.com", "Offsite")
         with self.graph(bob) as client:
             client.post(f"/me/events/{copy['id']}/decline", {"sendResponse": True})
@@ -193,11 +200,7 @@ class TestSyncMeetings(SyncCase):
 
     def test_removing_the_meeting_from_ones_odoo_calendar_declines_it_and_never_cancels_it(self):
         bob = self.connect_bob()
-        self.account.sudo().write({"state": "paused"})
-        with self.outlook() as client:
-            client.create_event(self.meeting_body("Vendor demo", "bob@contoso.com", "x@fabrikam.com"))
-        self.account.sudo().write({"state": "not_connected"})
-        bob._mcs_sync()
+        self.invitation_from_unconnected_alice(bob, self.meeting_body("Vendor demo", "bob@contoso.com", "x@fabrikam.com"))
         [event] = self.events_named("Vendor demo")
         copy = self.copy_of("bob@contoso.com", "Vendor demo")
         self.clear_mail()
@@ -211,10 +214,7 @@ class TestSyncMeetings(SyncCase):
 
     def test_deleting_a_meeting_its_connected_organizer_cancels_sends_no_decline(self):
         bob = self.connect_bob()
-        event = self.Event.create({"name": "Retro", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
-                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
-        self.push()
-        bob._mcs_sync()
+        event = self.meeting_with_bob(bob, "Retro")
         self.clear_mail()
         event.unlink()
         bob._mcs_sync()  # Bob's account first: it leaves the cancelling to Alice's
@@ -353,10 +353,7 @@ class TestSyncMeetings(SyncCase):
 
     def test_an_answer_a_crash_interrupted_is_not_sent_twice(self):
         bob = self.connect_bob()
-        event = self.Event.create({"name": "Standup", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
-                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
-        self.push()
-        bob._mcs_sync()
+        event = self.meeting_with_bob(bob, "Standup")
         copy = self.copy_of("bob@contoso.com", "Standup")
         row = self.row(bob, copy["id"])
         self.attendee(event, self.bob).with_user(self.bob).do_accept()
@@ -373,11 +370,7 @@ class TestSyncMeetings(SyncCase):
 
     def test_a_colleague_cannot_answer_or_decline_from_someone_elses_outlook(self):
         bob = self.connect_bob()
-        self.account.sudo().write({"state": "paused"})
-        with self.outlook() as client:
-            client.create_event(self.meeting_body("Board", "bob@contoso.com", "x@fabrikam.com"))
-        self.account.sudo().write({"state": "not_connected"})
-        bob._mcs_sync()
+        self.invitation_from_unconnected_alice(bob, self.meeting_body("Board", "bob@contoso.com", "x@fabrikam.com"))
         [event] = self.events_named("Board")
         copy = self.copy_of("bob@contoso.com", "Board")
         self.clear_mail()
@@ -455,10 +448,7 @@ class TestSyncMeetings(SyncCase):
 
     def test_an_answer_waiting_for_a_new_sign_in_says_so_and_goes_out_after_it(self):
         bob = self.connect_bob()
-        event = self.Event.create({"name": "Review", "start": self.tomorrow, "stop": self.tomorrow + timedelta(hours=1),
-                                   "partner_ids": [(4, self.alice.partner_id.id), (4, self.bob.partner_id.id)]})
-        self.push()
-        bob._mcs_sync()
+        event = self.meeting_with_bob(bob, "Review")
         self.clear_mail()
         bob.sudo().write({"state": "needs_reauth"})  # Microsoft no longer takes Bob's tokens
         self.attendee(event, self.bob).with_user(self.bob).do_decline()
@@ -474,17 +464,12 @@ class TestSyncMeetings(SyncCase):
 
     def test_an_odoo_edit_of_a_series_one_is_invited_to_is_kept_and_flagged(self):
         bob = self.connect_bob()
-        self.account.sudo().write({"state": "paused"})
         first = self.tomorrow.replace(tzinfo=timezone.utc)
-        with self.outlook() as client:
-            client.create_event({
-                **self.meeting_body("Weekly 1:1", "bob@contoso.com"),
-                "recurrence": {"pattern": {"type": "weekly", "interval": 1,
-                                           "daysOfWeek": [first.strftime("%A").lower()]},
-                               "range": {"type": "numbered", "startDate": first.date().isoformat(),
-                                         "numberOfOccurrences": 3}}})
-        self.account.sudo().write({"state": "not_connected"})
-        bob._mcs_sync()
+        self.invitation_from_unconnected_alice(bob, {
+            **self.meeting_body("Weekly 1:1", "bob@contoso.com"),
+            "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [first.strftime("%A").lower()]},
+                           "range": {"type": "numbered", "startDate": first.date().isoformat(),
+                                     "numberOfOccurrences": 3}}})
         events = self.events_named("Weekly 1:1")
         self.assertEqual(len(events), 3)
         row = self.env["microsoft.calendar.binding"].sudo().search(
