@@ -228,3 +228,58 @@ class TestSecurity(HttpCase):
         self.assertTrue(error, f"owner forges a series row: {result}")
         self.assertEqual((series.cancelled_dates, series.kind, occurrence.exists()), ('["2027-03-08"]', "series",
                                                                                        occurrence))
+
+    def test_meetings_over_http_as_portal_colleague_and_owner(self):
+        """An invitation's row (its answer to send, its note), the account's aliases and the first
+        sync's review are Alice's: nobody else lists, reads, exports or opens them; nobody (Alice
+        included) sets the fields that decide what her Outlook answers or which meeting a row joins."""
+        event = self.env["calendar.event"].sudo().with_context(mcs_from_outlook=True).create({
+            "name": "Board meeting", "start": "2027-03-01 08:00:00", "stop": "2027-03-01 09:00:00",
+            "partner_ids": [(4, self.alice.partner_id.id)]})
+        row = self.env["microsoft.calendar.binding"].sudo().create({
+            "key": "alice-invitation", "account_id": self.alice_account.id, "event_id": event.id,
+            "graph_id": "AAMkAGinvite", "ical_uid": "040000008200E0-board", "state": "pending",
+            "attendee_copy": True, "meeting_origin": True, "answer_pending": "declined",
+            "not_sent_note": "Alice's note"})
+        self.alice_account.sudo().mailbox_aliases = "a.martin@contoso.com"
+        fields_ = ["attendee_copy", "meeting_origin", "answer_pending", "answer_tried", "not_sent_note"]
+        new_test_user(self.env, "portal_meetings", groups="base.group_portal")
+        self.env.ref("base.group_allow_export").sudo().user_ids = [(4, self.bob.id), (4, self.alice.id)]
+        for login in ("portal_meetings", "bob"):
+            self.authenticate(login, login)
+            result, error = self.call_kw("microsoft.calendar.binding", "search_read", [[]], {"fields": fields_})
+            self.assertTrue(error or result == [], f"{login} lists Alice's invitation rows: {result}")
+            for method, args in (("read", [row.ids, fields_]), ("export_data", [row.ids, fields_]),
+                                 ("write", [row.ids, {"answer_pending": "accepted"}])):
+                result, error = self.call_kw("microsoft.calendar.binding", method, args)
+                self.assertTrue(error, f"{login} {method} on Alice's invitation row: {result}")
+            result, error = self.call_kw("microsoft.calendar.account", "read",
+                                         [self.alice_account.ids, ["mailbox_aliases"]])
+            self.assertTrue(error, f"{login} reads Alice's aliases: {result}")
+            for method, args in (("action_mcs_review_first_sync", [self.alice_account.ids]),):
+                result, error = self.call_kw("microsoft.calendar.account", method, args)
+                self.assertTrue(error, f"{login} {method}: {result}")
+            result, error = self.call_kw("microsoft.calendar.first.sync", "create",
+                                         [{"account_id": self.alice_account.id}])
+            self.assertTrue(error, f"{login} opens Alice's first sync review: {result}")
+            # default_get echoes the id it is given, and tells nothing of Alice's account
+            result, error = self.call_kw(
+                "microsoft.calendar.first.sync", "default_get",
+                [["account_id", "mailbox", "recipients", "outlook_count", "past_count", "intro"]],
+                {"context": {"default_account_id": self.alice_account.id}})
+            leaked = {name: value for name, value in (result or {}).items() if name != "account_id" and value}
+            self.assertTrue(error or not leaked, f"{login} default_get of Alice's review: {result}")
+        # the owner reads her row and aliases, and sets none of the fields that decide what is sent
+        self.authenticate("alice", "alice")
+        result, error = self.call_kw("microsoft.calendar.binding", "read", [row.ids, fields_])
+        self.assertEqual((result[0]["answer_pending"], result[0]["not_sent_note"]), ("declined", "Alice's note"), error)
+        for values in ({"answer_pending": "accepted"}, {"attendee_copy": False}, {"meeting_origin": False},
+                       {"answer_tried": True}):
+            result, error = self.call_kw("microsoft.calendar.binding", "write", [row.ids, values])
+            self.assertTrue(error, f"owner writes {values}: {result}")
+        result, error = self.call_kw("microsoft.calendar.account", "write",
+                                     [self.alice_account.ids, {"mailbox_aliases": "bob@contoso.com"}])
+        self.assertTrue(error or self.alice_account.mailbox_aliases == "a.martin@contoso.com",
+                        f"the owner claims a colleague's address as an alias: {result}")
+        self.assertEqual((row.answer_pending, row.attendee_copy, row.meeting_origin, self.alice_account.mailbox_aliases),
+                         ("declined", True, True, "a.martin@contoso.com"))
