@@ -247,6 +247,10 @@ class MicrosoftCalendarBinding(models.Model):
             self.env.ref("microsoft_calendar_sync.ir_cron_mcs_push")._trigger()
 
 
+#: What the index of an account's rows reads of each, in the query that finds them.
+INDEX_FIELDS = ["key", "odoo_ref", "graph_id", "ical_uid", "transaction_id", "state", "change_key", "delta_unseen"]
+
+
 class BindingStoreAdapter:
     """The core's ``BindingStore`` over the bindings of one account.
 
@@ -267,6 +271,8 @@ class BindingStoreAdapter:
         self.offer = set()
         #: due rows of meetings the user is only invited to, found by ``due()`` (never pushed)
         self.invitations_due = self.Binding
+        #: whether rows marked unseen by a full round may be left (the pull looks once, at its start)
+        self.unseen_left = True
         self._records = None
         self._core = {}
         self._by_odoo = {}
@@ -281,17 +287,28 @@ class BindingStoreAdapter:
         self.recurrence_ids = {}
 
     @property
+    def loaded(self):
+        """Whether the account's rows were read (a run that needed none reads none)."""
+        return self._records is not None
+
+    @property
     def records(self):
         """Every row of the account by key, read at the first lookup: an idle run reads none."""
         if self._records is None:
             self._records = {}
-            for record in self.search([]):
+            for record in self.search([], INDEX_FIELDS):
                 self._index(record)
         return self._records
 
-    def search(self, domain):
-        """The account's rows matching ``domain``, straight from the database (the index is not read)."""
-        return self.Binding.with_context(active_test=False).search([("account_id", "=", self.account.id), *domain])
+    def search(self, domain, fields=None):
+        """The account's rows matching ``domain``, straight from the database (the index is not read);
+        with ``fields``, read in the same query. Ordered by id alone: the model's order joins the
+        account, its user and partner, for nothing here."""
+        Binding = self.Binding.with_context(active_test=False)
+        domain = [("account_id", "=", self.account.id), *domain]
+        if fields:
+            return Binding.search_fetch(domain, fields, order="id desc")
+        return Binding.search(domain, order="id desc")
 
     # -- index ---------------------------------------------------------------
 

@@ -230,12 +230,9 @@ class MicrosoftCalendarAccount(models.Model):
         }
         outcome = self._mcs_run_outcome(counts, error)
         if outcome == "idle":
-            idle, waiting = self._mcs_log_idle_run(values)
+            idle = self._mcs_log_idle_run(values)
             if idle:
                 return idle
-            if not waiting:
-                # the account's first idle run: its idle row
-                return Run.create({**values, "account_id": self.id, "outcome": "idle", "idle_period_open": True})
         if error is not None:
             Error.create(self._mcs_error_values(error, operation=self.env._("Synchronization run")))
         orphans = Error.search([("account_id", "=", self.id), ("run_id", "=", False)])
@@ -246,52 +243,66 @@ class MicrosoftCalendarAccount(models.Model):
         })
         orphans.write({"run_id": run.id})
         # the quiet period before this run is over: the next idle run starts the idle row again
-        self._mcs_update_idle_row(SQL("idle_period_open = FALSE"), SQL("idle_period_open"))
+        self._mcs_close_idle_period()
         return run
 
     def _mcs_log_idle_run(self, values):
         """Count an idle run on the account's idle row, in one statement: the row is extended
-        (its quiet period goes on) or started again (the previous run did something), the
-        same SQL either way. Returns (the idle row, whether error rows a dead run left behind
-        wait for a run). The row is not updated (an empty recordset is returned) when the
-        account has none yet, or when such error rows wait: the run then gets a row of its
-        own (:meth:`_mcs_log_run`).
+        (its quiet period goes on), started again (the previous run did something) or, for the
+        account's first idle run, inserted; the same SQL in each case. Returns the idle row; an
+        empty recordset when error rows a dead run left behind wait for a run: the idle row is
+        left alone and the run gets a row of its own (:meth:`_mcs_log_run`).
 
-        SQL rather than the ORM's read then write: an idle run is the most frequent thing
-        this module does (issue 16)."""
-        waiting = SQL("EXISTS (SELECT FROM microsoft_calendar_sync_error WHERE account_id = %s AND run_id IS NULL)",
-                      self.id)
-        rows, waits = self._mcs_update_idle_row(SQL(
-            """start = CASE WHEN idle_period_open THEN start ELSE %(start)s END,
-               run_count = CASE WHEN idle_period_open THEN run_count + 1 ELSE 1 END,
-               graph_requests = CASE WHEN idle_period_open THEN graph_requests ELSE 0 END + %(graph_requests)s,
-               last_start = %(start)s, duration = %(duration)s, "trigger" = %(trigger)s,
-               direction = %(direction)s, graph_detail = %(graph_detail)s, idle_period_open = TRUE""",
-            start=values["start"], graph_requests=values["graph_requests"], duration=values["duration"],
-            trigger=values["trigger"], direction=values["direction"], graph_detail=values["graph_detail"] or None,
-        ), SQL("""id = (SELECT id FROM microsoft_calendar_sync_run
-                         WHERE account_id = %s AND outcome = 'idle'
-                      ORDER BY last_start DESC, id DESC LIMIT 1)
-                  AND NOT %s""", self.id, waiting), also=waiting)
-        return rows[:1], waits
-
-    def _mcs_update_idle_row(self, assignments, condition, also=SQL("NULL")):
-        """UPDATE the account's idle rows matching ``condition`` with ``assignments`` (SQL).
-        Returns the rows updated (their cached values are dropped) and the value of the SQL
-        expression ``also``, read by the same statement."""
+        SQL rather than the ORM's read then write (or create): an idle run is the most frequent
+        thing this module does (issue 16)."""
         Run = self.env["microsoft.calendar.sync.run"].sudo()
         Run.flush_model()  # pending ORM writes first (nothing, in a run)
         self.env.cr.execute(SQL(
-            """WITH updated AS (
-                   UPDATE microsoft_calendar_sync_run
-                      SET %s, write_uid = %s, write_date = (now() AT TIME ZONE 'UTC')
-                    WHERE account_id = %s AND outcome = 'idle' AND %s
-                RETURNING id)
-               SELECT ARRAY(SELECT id FROM updated), %s""", assignments, self.env.uid, self.id, condition, also))
-        [(ids, value)] = self.env.cr.fetchall()
-        rows = Run.browse(ids)
+            """WITH idle AS (SELECT id FROM microsoft_calendar_sync_run
+                              WHERE account_id = %(account)s AND outcome = 'idle'
+                           ORDER BY last_start DESC, id DESC LIMIT 1),
+                    waiting AS (SELECT EXISTS (SELECT FROM microsoft_calendar_sync_error
+                                                WHERE account_id = %(account)s AND run_id IS NULL) AS yes),
+                    updated AS (
+                        UPDATE microsoft_calendar_sync_run
+                           SET start = CASE WHEN idle_period_open THEN start ELSE %(start)s END,
+                               run_count = CASE WHEN idle_period_open THEN run_count + 1 ELSE 1 END,
+                               graph_requests = CASE WHEN idle_period_open THEN graph_requests ELSE 0 END
+                                                + %(graph_requests)s,
+                               last_start = %(start)s, duration = %(duration)s, "trigger" = %(trigger)s,
+                               direction = %(direction)s, graph_detail = %(graph_detail)s, idle_period_open = TRUE,
+                               write_uid = %(uid)s, write_date = (now() AT TIME ZONE 'UTC')
+                         WHERE id IN (SELECT id FROM idle) AND NOT (SELECT yes FROM waiting)
+                     RETURNING id),
+                    inserted AS (
+                        INSERT INTO microsoft_calendar_sync_run
+                               (account_id, user_id, outcome, idle_period_open, run_count, start, last_start,
+                                duration, "trigger", direction, graph_requests, graph_detail,
+                                create_uid, create_date, write_uid, write_date)
+                        SELECT id, user_id, 'idle', TRUE, 1, %(start)s, %(start)s,
+                               %(duration)s, %(trigger)s, %(direction)s, %(graph_requests)s, %(graph_detail)s,
+                               %(uid)s, (now() AT TIME ZONE 'UTC'), %(uid)s, (now() AT TIME ZONE 'UTC')
+                          FROM microsoft_calendar_account
+                         WHERE id = %(account)s AND NOT EXISTS (SELECT FROM idle) AND NOT (SELECT yes FROM waiting)
+                     RETURNING id)
+               SELECT id FROM updated UNION ALL SELECT id FROM inserted""",
+            account=self.id, uid=self.env.uid, start=values["start"], graph_requests=values["graph_requests"],
+            duration=values["duration"], trigger=values["trigger"], direction=values["direction"],
+            graph_detail=values["graph_detail"] or None))
+        rows = Run.browse([row_id for row_id, in self.env.cr.fetchall()])
         rows.invalidate_recordset(flush=False)
-        return rows, value
+        return rows
+
+    def _mcs_close_idle_period(self):
+        """The account's quiet period is over: its next idle run starts the idle row again."""
+        Run = self.env["microsoft.calendar.sync.run"].sudo()
+        Run.flush_model()
+        self.env.cr.execute(SQL(
+            """UPDATE microsoft_calendar_sync_run
+                  SET idle_period_open = FALSE, write_uid = %s, write_date = (now() AT TIME ZONE 'UTC')
+                WHERE account_id = %s AND outcome = 'idle' AND idle_period_open
+            RETURNING id""", self.env.uid, self.id))
+        Run.browse([row_id for row_id, in self.env.cr.fetchall()]).invalidate_recordset(flush=False)
 
     def _mcs_run_outcome(self, counts, error):
         if isinstance(error, ReauthenticationRequired):

@@ -92,6 +92,7 @@ class MicrosoftCalendarAccount(models.Model):
                     [record.id for record in store.records.values()
                      if record.graph_id and record.state != "skipped" and not record.delta_unseen])
                 bound.write({"delta_unseen": True})
+                store.unseen_left = True
             self._mcs_apply_page(client, reconciler, store, page, counts, settings)
             if page.delta_link:
                 self._mcs_settle_unseen(client, reconciler, store, counts, settings)
@@ -117,8 +118,9 @@ class MicrosoftCalendarAccount(models.Model):
         """The end of a round: bound events a full round never listed are deleted or out of the window.
 
         Checked one by one (a GET each, in $batch), never assumed: the same rules as an @removed."""
-        if not store.search([("delta_unseen", "=", True)]):
+        if not store.unseen_left or not store.search([("delta_unseen", "=", True)]):
             return
+        store.unseen_left = False
         unseen = [record for record in store.records.values() if record.delta_unseen]
         self.env["microsoft.calendar.binding"].browse([record.id for record in unseen]).write(
             {"delta_unseen": False})
@@ -136,8 +138,13 @@ class MicrosoftCalendarAccount(models.Model):
             self._mcs_settle_removed(client, reconciler, store, suspects, counts, settings)
 
     def _mcs_recheck_deletions(self, client, reconciler, store, counts, settings):
-        checks = store.search([("deletion_check", "=", True), ("graph_id", "!=", False), ("state", "!=", "skipped")])
-        graph_ids = checks.mapped("graph_id")
+        """Ask again about the deletions that could not be checked. The same query finds whether
+        bound events wait for the end of a full round an earlier run left unfinished: if none
+        does and this round is not a full one, its end has none to look for."""
+        flagged = store.search(["|", ("deletion_check", "=", True), ("delta_unseen", "=", True)],
+                               ["deletion_check", "delta_unseen", "graph_id", "state"])
+        store.unseen_left = any(flagged.mapped("delta_unseen"))
+        graph_ids = [row.graph_id for row in flagged if row.deletion_check and row.graph_id and row.state != "skipped"]
         if graph_ids:
             self._mcs_settle_removed(client, reconciler, store, graph_ids, counts, settings)
 
@@ -183,6 +190,8 @@ class MicrosoftCalendarAccount(models.Model):
     def _mcs_apply_page(self, client, reconciler, store, page, counts, settings):
         outlook_items, outlook_deleted, suspects = [], [], []
         raws = list(page.items)
+        if not store.loaded:
+            raws = self._mcs_without_echoes(store, raws, counts)
         listed = []
         unconfirmed = None  # creates of ours still waiting for their event: asked once, at the first new event
         unread = []  # indexes of new events whose transactionId the page did not say
@@ -298,6 +307,25 @@ class MicrosoftCalendarAccount(models.Model):
             self._mcs_apply_answers(store, answers)
         if series_ids:
             self._mcs_pull_series(client, reconciler, store, series_ids, counts, settings)
+
+    def _mcs_without_echoes(self, store, raws, counts):
+        """``raws`` without the echoes of our own writes, found by one query on their rows alone: a
+        page of echoes (each write of ours comes back in the next round) then reads none of the
+        account's other rows (issue 16). An echo is what the loop of :meth:`_mcs_apply_page` counts
+        as unchanged: a synced row's version (changeKey) that a full round does not wait for and
+        that knows its iCalUId."""
+        versions = {raw["id"]: str(raw.get("changeKey") or "") for raw in raws
+                    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw.get("changeKey")
+                    and not is_removed(raw)}
+        if not versions:
+            return raws
+        rows = store.search([("graph_id", "in", list(versions)), ("state", "=", "synced"), ("delta_unseen", "=", False)],
+                            ["graph_id", "change_key", "ical_uid"])
+        agreed = {row.graph_id: row for row in rows if row.change_key == versions[row.graph_id]}
+        kept = [raw for raw in raws if not (isinstance(raw, dict) and raw.get("id") in agreed and not is_removed(raw)
+                                            and (agreed[raw["id"]].ical_uid or not raw.get("iCalUId")))]
+        counts["unchanged"] += len(raws) - len(kept)
+        return kept
 
     def _mcs_read_transaction_ids(self, client, store, outlook_items, unread):
         """Creates of ours whose answer was lost wait for their event (by transactionId): should a
