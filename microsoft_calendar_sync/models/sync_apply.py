@@ -129,6 +129,8 @@ class MicrosoftCalendarAccount(models.Model):
 
         # Odoo side in bulk: one create for every new event, then updates, then deletions.
         creates = [(decision, response) for decision, response in ready if decision.odoo_op is Op.CREATE]
+        restored = self._mcs_restore_archived(store, creates, Event_.env)
+        creates = [(decision, response) for decision, response in creates if decision.key not in restored]
         created = Event_.browse()
         if creates:
             window = self._mcs_window(settings)
@@ -137,6 +139,7 @@ class MicrosoftCalendarAccount(models.Model):
                          for decision, _response in creates]
             created = Event_.create(vals_list)
         created_by_key = dict(zip((decision.key for decision, _response in creates), created))
+        created_by_key.update(restored)
         for decision, response in ready:
             if decision.outlook_op is not Op.NONE:
                 counts[f"outlook_{decision.outlook_op}d"] += 1  # outlook_created, _updated, _deleted
@@ -150,7 +153,7 @@ class MicrosoftCalendarAccount(models.Model):
                 event = None  # a series: its row is on the recurrence, not on one event
             elif event is not None:
                 odoo_ref = event_mapping.odoo_ref(event)
-                counts["odoo_created"] += 1
+                counts["odoo_updated" if decision.key in restored else "odoo_created"] += 1
             elif series and decision.odoo_op is not Op.NONE:
                 odoo_ref, event = self._mcs_apply_odoo_series(store, decision, Event_.env, settings, counts)
                 series = not event  # a series that became a single event is bound to that event now
@@ -203,6 +206,25 @@ class MicrosoftCalendarAccount(models.Model):
         store.Binding.browse(origins["sent"])._mcs_mark_origin()
         if followups:
             self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)
+
+    def _mcs_restore_archived(self, store, creates, env):
+        """Events to create in Odoo again (an Outlook edit won over their deletion in Odoo) that
+        were archived, not deleted: unarchived with Outlook's version instead, the same record
+        (its chatter, links and attendees' answers stay; a copy would be a duplicate the day the
+        archived one is unarchived). Returns {decision key: event}; single events only."""
+        restored = {}
+        for decision, _response in creates:
+            record = store.record(decision.key)
+            if record is None or record.kind != "event" or not record.odoo_ref or decision.attendee_copy:
+                continue
+            event = event_mapping.parse_odoo_ref(self.env, record.odoo_ref).with_env(env)
+            if not event or event.active or event.recurrence_id:
+                continue
+            vals = event_mapping.core_to_odoo_values(env, decision.merged, user=self.user_id, fields=decision.odoo_fields,
+                                                     record=event, user_organizes=not decision.attendee_copy)
+            event_mapping.write_odoo_values(event, {**vals, "active": True})
+            restored[decision.key] = event
+        return restored
 
     @staticmethod
     def _mcs_without_occurrences_of_deleted_series(store, decisions):

@@ -71,3 +71,29 @@ class TestSyncConflicts(SyncCase):
         self.assertNotEqual(binding.graph_id, self.graph_id)
         self.assertEqual([e["subject"] for e in self.outlook_events() if e["id"] == binding.graph_id],
                          ["Still wanted"])
+
+    def test_archived_in_odoo_edited_in_outlook_comes_back_as_the_same_event(self):
+        """An Outlook edit wins over an Odoo deletion: an archived event is unarchived with that edit
+        (the same record: its chatter, links and attendees' answers stay), never copied into a new
+        one, which unarchiving the old one later would turn into a duplicate (chaos seed 5)."""
+        self.event.message_post(body="Agenda agreed")
+        self.event.active = False
+        self.outlook_update(self.graph_id, {"location": {"displayName": "Room 4"}})
+        counts = self.sync()
+        self.assertEqual(counts["odoo_created"], 0, counts)
+        self.assertTrue(self.event.active, "the archived event is back")
+        self.assertEqual(self.event.location, "Room 4")
+        self.assertIn("Agenda agreed", "".join(self.event.message_ids.mapped("body")))
+        self.assertEqual(self.Event.with_context(active_test=False).search_count([("name", "=", "Planning")]), 1,
+                         "no copy, archived or not")
+        binding = self.binding(self.event)
+        self.assertEqual((binding.state, binding.graph_id), ("synced", self.graph_id))
+        self.assertEqual([e["subject"] for e in self.outlook_events()], ["Planning"])
+
+    def test_deleted_in_odoo_edited_in_outlook_comes_back_as_a_new_event(self):
+        self.event.unlink()
+        self.outlook_update(self.graph_id, {"location": {"displayName": "Room 4"}})
+        counts = self.sync()
+        self.assertEqual(counts["odoo_created"], 1, counts)
+        [back] = self.Event.search([("name", "=", "Planning")])
+        self.assertEqual((back.location, self.binding(back).graph_id), ("Room 4", self.graph_id))
