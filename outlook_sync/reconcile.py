@@ -473,8 +473,8 @@ class Reconciler:
             return Decision(**common, odoo_op=Op.CREATE, merged=outlook.event, odoo_fields=frozenset(EVENT_FIELDS))
 
         merged, conflicts = self._merge(base, odoo, outlook)
-        odoo_fields = _differing_fields(merged, odoo.event)
-        outlook_fields = _differing_fields(merged, outlook.event)
+        odoo_fields = differing_fields(merged, odoo.event)
+        outlook_fields = differing_fields(merged, outlook.event)
         return Decision(
             **common,
             odoo_op=Op.UPDATE if odoo_fields else Op.NONE,
@@ -522,7 +522,7 @@ class Reconciler:
             name for group in FIELD_GROUPS
             if not _OWNED_FIELDS.intersection(group) and not PERSONAL_FIELDS.intersection(group)
             and not _group_equal(group, merged, copy) for name in group)
-        odoo_fields = _differing_fields(merged, odoo.event)
+        odoo_fields = differing_fields(merged, odoo.event)
         agreed = copy.replace(**{name: getattr(odoo.event, name) for name in ODOO_OWNED_FIELDS})
         return Decision(**common, odoo_op=Op.UPDATE if odoo_fields else Op.NONE, merged=merged,
                         odoo_fields=odoo_fields, withheld_fields=withheld, agreed=agreed)
@@ -692,7 +692,8 @@ def _edited(event: Event, base: Event, ignore: frozenset[str] = frozenset()) -> 
     )
 
 
-def _differing_fields(merged: Event, current: Event) -> frozenset[str]:
+def differing_fields(merged: Event, current: Event) -> frozenset[str]:
+    """The fields (whole groups, as they are written) in which ``current`` is not ``merged``."""
     if merged == current:
         return frozenset()
     names: set[str] = set()

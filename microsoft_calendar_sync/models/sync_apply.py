@@ -11,7 +11,7 @@ from outlook_sync import series as series_core
 from outlook_sync.client import BatchRequest, event_path
 from outlook_sync.errors import NotFound, OutlookSyncError
 from outlook_sync.mapping import event_from_graph, event_to_graph, graph_meta
-from outlook_sync.reconcile import Op, OutlookItem
+from outlook_sync.reconcile import Op, OutlookItem, differing_fields
 
 from odoo import models
 from odoo.tools import plaintext2html
@@ -128,9 +128,8 @@ class MicrosoftCalendarAccount(models.Model):
             ready.append((decision, response))
 
         # Odoo side in bulk: one create for every new event, then updates, then deletions.
+        ready = self._mcs_restore_archived(store, ready, Event_.env)
         creates = [(decision, response) for decision, response in ready if decision.odoo_op is Op.CREATE]
-        restored = self._mcs_restore_archived(store, creates, Event_.env)
-        creates = [(decision, response) for decision, response in creates if decision.key not in restored]
         created = Event_.browse()
         if creates:
             window = self._mcs_window(settings)
@@ -139,7 +138,6 @@ class MicrosoftCalendarAccount(models.Model):
                          for decision, _response in creates]
             created = Event_.create(vals_list)
         created_by_key = dict(zip((decision.key for decision, _response in creates), created))
-        created_by_key.update(restored)
         for decision, response in ready:
             if decision.outlook_op is not Op.NONE:
                 counts[f"outlook_{decision.outlook_op}d"] += 1  # outlook_created, _updated, _deleted
@@ -153,7 +151,7 @@ class MicrosoftCalendarAccount(models.Model):
                 event = None  # a series: its row is on the recurrence, not on one event
             elif event is not None:
                 odoo_ref = event_mapping.odoo_ref(event)
-                counts["odoo_updated" if decision.key in restored else "odoo_created"] += 1
+                counts["odoo_created"] += 1
             elif series and decision.odoo_op is not Op.NONE:
                 odoo_ref, event = self._mcs_apply_odoo_series(store, decision, Event_.env, settings, counts)
                 series = not event  # a series that became a single event is bound to that event now
@@ -207,24 +205,43 @@ class MicrosoftCalendarAccount(models.Model):
         if followups:
             self._mcs_followups(client, reconciler, store, followups, counts, settings, depth)
 
-    def _mcs_restore_archived(self, store, creates, env):
-        """Events to create in Odoo again (an Outlook edit won over their deletion in Odoo) that
-        were archived, not deleted: unarchived with Outlook's version instead, the same record
-        (its chatter, links and attendees' answers stay; a copy would be a duplicate the day the
-        archived one is unarchived). Returns {decision key: event}; single events only."""
-        restored = {}
-        for decision, _response in creates:
-            record = store.record(decision.key)
-            if record is None or record.kind != "event" or not record.odoo_ref or decision.attendee_copy:
-                continue
-            event = event_mapping.parse_odoo_ref(self.env, record.odoo_ref).with_env(env)
-            if not event or event.active or event.recurrence_id:
-                continue
-            vals = event_mapping.core_to_odoo_values(env, decision.merged, user=self.user_id, fields=decision.odoo_fields,
-                                                     record=event, user_organizes=not decision.attendee_copy)
-            event_mapping.write_odoo_values(event, {**vals, "active": True})
-            restored[decision.key] = event
-        return restored
+    def _mcs_restore_archived(self, store, ready, env):
+        """Events to create in Odoo again (an Outlook edit won over their deletion in Odoo) that were
+        archived, not deleted, come back as they were: unarchived, and their decision becomes an
+        update of the fields in which Outlook's version differs, so the same records stay (their
+        chatter, links and attendees' answers; a copy would be a duplicate the day the archived one
+        is unarchived). A series comes back when all its events were archived.
+
+        Returns ``ready`` with those decisions changed."""
+        kept = []
+        for decision, response in ready:
+            record = store.record(decision.key) \
+                if decision.odoo_op is Op.CREATE and not decision.attendee_copy else None
+            archived = self._mcs_archived_events(record) if record is not None else None
+            if archived:
+                archived.with_env(env).write({"active": True, "recurrence_update": "self_only"})
+                binding = store.get(decision.key)
+                base = binding.base if binding is not None else None
+                current = event_mapping.odoo_series_to_core(record.recurrence_id, base=base) \
+                    if record.kind == "series" else event_mapping.odoo_event_to_core(archived, base=base)
+                fields = differing_fields(decision.merged, current) if current is not None \
+                    else decision.odoo_fields
+                decision = dataclasses.replace(decision, odoo_op=Op.UPDATE if fields else Op.NONE,
+                                               odoo_fields=fields, odoo_ref=record.odoo_ref)
+            kept.append((decision, response))
+        return kept
+
+    def _mcs_archived_events(self, record):
+        """The Odoo event of a single-event row, or every event of a series row, when archived
+        (all of them); else None."""
+        if record.kind == "event" and record.odoo_ref:
+            event = event_mapping.parse_odoo_ref(self.env, record.odoo_ref)
+            return event if event and not event.active and not event.recurrence_id else None
+        if record.kind == "series":
+            recurrence = self._mcs_series_recurrence(record)
+            events = recurrence.with_context(active_test=False).calendar_event_ids
+            return events if events and not events.filtered("active") else None
+        return None
 
     @staticmethod
     def _mcs_without_occurrences_of_deleted_series(store, decisions):

@@ -79,8 +79,11 @@ class TestSyncConflicts(SyncCase):
         self.event.message_post(body="Agenda agreed")
         self.event.active = False
         self.outlook_update(self.graph_id, {"location": {"displayName": "Room 4"}})
+        self.control("DELETE", "/stats")
         counts = self.sync()
-        self.assertEqual(counts["odoo_created"], 0, counts)
+        self.assertEqual((counts["odoo_created"], counts["odoo_updated"], counts["sent"]), (0, 1, 0), counts)
+        self.assertEqual(self.control("GET", "/stats")["by_endpoint"], {"GET /me/calendarView/delta": 1},
+                         "nothing is written back to Outlook")
         self.assertTrue(self.event.active, "the archived event is back")
         self.assertEqual(self.event.location, "Room 4")
         self.assertIn("Agenda agreed", "".join(self.event.message_ids.mapped("body")))

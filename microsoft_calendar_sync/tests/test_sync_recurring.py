@@ -234,6 +234,32 @@ class TestSyncRecurring(SyncCase):
         self.assertEqual(self.masters(), [], "the series left Outlook")
         self.assertFalse(self.rows().filtered(lambda row: row.state != "synced" or row.graph_id))
 
+    def test_odoo_series_archived_then_edited_in_outlook_comes_back_as_the_same_recurrence(self):
+        """An Outlook edit wins over archiving the whole series in Odoo: its recurrence and events are
+        unarchived with that edit, never copied into a new recurrence (a duplicate series the day the
+        archived one is unarchived), and nothing is written back to Outlook."""
+        event = self.odoo_series(count=4)
+        self.push()
+        [master] = self.masters()
+        recurrence = event.recurrence_id
+        events = recurrence.calendar_event_ids
+        event.action_mass_archive("all_events")
+        self.assertFalse(events.filtered("active"))
+        self.outlook_update(master["id"], {"location": {"displayName": "Room 9"}})
+        self.control("DELETE", "/stats")
+        counts = self.sync()
+        self.assertEqual((counts["odoo_created"], counts["sent"]), (0, 0), counts)
+        self.assertFalse([name for name in self.control("GET", "/stats")["by_endpoint"] if name.startswith("PATCH")])
+        Event = self.env["calendar.event"].sudo().with_context(active_test=False)
+        self.assertEqual(Event.search([("name", "like", "Stand-up")]), events, "the same events, no copy")
+        self.assertEqual(set(events.mapped("active")), {True})
+        self.assertEqual(set(events.mapped("location")), {"Room 9"})
+        self.assertEqual(self.env["calendar.recurrence"].sudo().search_count([]), 1)
+        self.assertEqual(self.rows().filtered(lambda row: row.kind == "series").recurrence_id, recurrence)
+        self.sync()
+        self.assertEqual(len(self.masters()), 1)
+        self.assertEqual(len(self.instances(master["id"])), 4)
+
     def test_odoo_this_and_following(self):
         event = self.odoo_series(count=6)
         self.push()
