@@ -222,7 +222,7 @@ class MicrosoftCalendarAccount(models.Model):
                 archived.with_env(env).write({"active": True, "recurrence_update": "self_only"})
                 binding = store.get(decision.key)
                 base = binding.base if binding is not None else None
-                current = event_mapping.odoo_series_to_core(record.recurrence_id, base=base) \
+                current = event_mapping.odoo_series_to_core(archived.recurrence_id, base=base) \
                     if record.kind == "series" else event_mapping.odoo_event_to_core(archived, base=base)
                 fields = differing_fields(decision.merged, current) if current is not None \
                     else decision.odoo_fields
