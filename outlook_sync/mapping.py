@@ -243,7 +243,10 @@ def _parse_graph_datetime(text: Any, zone: str) -> datetime | None:
         tzinfo = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
     else:
         tzinfo = get_zone(zone)
-    return moment.replace(tzinfo=tzinfo).astimezone(timezone.utc)
+    try:
+        return moment.replace(tzinfo=tzinfo).astimezone(timezone.utc)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: no instant Python can hold
+        return None
 
 
 def _all_day_dates(start: datetime, end: datetime, time_zone: str, warnings: list[str]) -> tuple[date, date]:
