@@ -852,11 +852,12 @@ def report(args, results, log_path):
                          "each write in the next delta round: Odoo's module, which writes at the edits' commit, "
                          "reads them in its sync; this addon, which pulls then pushes, in the next).")
         results_a = {k: v["A"] for k, v in results.items()}
-        floor = args.c + 1
+        floor, half = args.c + 1, results_a[ODOO]["incremental"]["ops"] / 2
         print(f"\nincremental Graph operations: {results_a[OURS]['incremental']['ops']} for this addon, "
               f"{results_a[ODOO]['incremental']['ops']} for Odoo's module; no client can go below {floor}: each of "
               f"the {args.c} Odoo edits is one write (PATCH) of its own, and Outlook's changes take one delta "
-              f"request at least (its half, {results_a[ODOO]['incremental']['ops'] / 2:g}, is below that floor).")
+              f"request at least (half of Odoo's module's, {half:g}, is {'below' if half < floor else 'not below'} "
+              f"that floor).")
         print_end_state("End state of A", {k: v["A"] for k, v in results.items()})
         print_requests("A", {k: v["A"] for k, v in results.items()}, ["first", "incremental", "no change"])
         print(f"  our account after the runs: {results[OURS]['A']['status']}")
