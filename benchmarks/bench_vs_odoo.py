@@ -845,21 +845,21 @@ def report(args, results, log_path):
           "module. The machine may be shared: compare the wall times of one run, not of two.")
     verdicts = {}
     if "A" in results[ODOO]:
+        results_a = {k: v["A"] for k, v in results.items()}
         verdicts["A"] = print_table(f"A. {args.n} Outlook events + {args.m} Odoo events, then {args.c} changes per side",
-                    {k: v["A"] for k, v in results.items()}, ["first", "incremental", "no change"], TARGETS,
+                    results_a, ["first", "incremental", "no change"], TARGETS,
                     note="incremental = the Odoo edits (committed; Odoo's module pushes them at commit) + the sync "
                          "+ one more sync: the one that reads back the writes of the sync before (Outlook lists "
                          "each write in the next delta round: Odoo's module, which writes at the edits' commit, "
                          "reads them in its sync; this addon, which pulls then pushes, in the next).")
-        results_a = {k: v["A"] for k, v in results.items()}
         floor, half = args.c + 1, results_a[ODOO]["incremental"]["ops"] / 2
         print(f"\nincremental Graph operations: {results_a[OURS]['incremental']['ops']} for this addon, "
               f"{results_a[ODOO]['incremental']['ops']} for Odoo's module; no client can go below {floor}: each of "
               f"the {args.c} Odoo edits is one write (PATCH) of its own, and Outlook's changes take one delta "
               f"request at least (half of Odoo's module's, {half:g}, is {'below' if half < floor else 'not below'} "
               f"that floor).")
-        print_end_state("End state of A", {k: v["A"] for k, v in results.items()})
-        print_requests("A", {k: v["A"] for k, v in results.items()}, ["first", "incremental", "no change"])
+        print_end_state("End state of A", results_a)
+        print_requests("A", results_a, ["first", "incremental", "no change"])
         print(f"  our account after the runs: {results[OURS]['A']['status']}")
     if "B" in results[ODOO]:
         verdicts["B"] = print_table(f"B. First inbound sync of {args.series} weekly series of {args.weeks} occurrences",

@@ -136,9 +136,15 @@ class MicrosoftCalendarBinding(models.Model):
         if not origins:
             return
         waiting = self.sudo().search([("skip_reason", "=", WAIT_FOR_ORGANIZER), ("ical_uid", "in", list(origins))])
+        if not waiting:
+            return
+        # (account, odoo ref) of the events the waiting rows' accounts hold already: one query for all
+        held = {(row.account_id.id, row.odoo_ref) for row in self.sudo().search([
+            ("account_id", "in", waiting.account_id.ids),
+            ("odoo_ref", "in", [origin.odoo_ref for origin in origins.values()])])}
         for row in waiting:
             origin = origins[row.ical_uid]
-            if self.sudo().search_count([("account_id", "=", row.account_id.id), ("odoo_ref", "=", origin.odoo_ref)]):
+            if (row.account_id.id, origin.odoo_ref) in held:
                 row.unlink()  # the account holds the event already
                 continue
             row.write({"odoo_ref": origin.odoo_ref, "event_id": origin.event_id.id, "kind": origin.kind,
@@ -266,13 +272,17 @@ class MicrosoftCalendarAccount(models.Model):
     # ------------------------------------------------------------------ answers, Outlook -> Odoo
 
     def _mcs_apply_answers(self, store, answers):
-        """The user's own answers read from their copies (``{graph id: responseStatus.response}``)."""
+        """The user's own answers read from their copies (``{graph id: responseStatus.response}``):
+        one write per answer, whatever the number of meetings."""
+        events_by_state = {}
         for graph_id, answer in answers.items():
             record = store.record_by_graph_id(graph_id)
             state = ODOO_STATE_BY_ANSWER.get(answer)
             if record is None or not record.odoo_ref or record.answer_pending or state is None:
                 continue  # an answer given in Odoo and not sent yet is the newer one
-            self._mcs_set_own_answer(record._mcs_row_events(), state)
+            events_by_state[state] = events_by_state.get(state, self.env["calendar.event"]) | record._mcs_row_events()
+        for state, events in events_by_state.items():
+            self._mcs_set_own_answer(events, state)
 
     def _mcs_leave_in_odoo(self, events):
         """The user declined or removed their copy in Outlook: their Odoo answer says so."""

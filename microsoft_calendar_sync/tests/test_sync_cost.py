@@ -126,16 +126,20 @@ class TestIdleRunCost(SyncCase):
     def requests_so_far(self):
         return self.control("GET", "/stats")["total"]
 
-    def idle_run(self):
-        """(SQL queries, commits) of one idle run that starts, as a cron run does, in a new transaction."""
-        self.control("DELETE", "/stats")
+    def cron_run(self):
+        """(run counts, SQL queries) of one run that starts, as a cron run does, in a new transaction."""
         with self.production_commits():
             self.env.cr.commit()  # what the test did before: committed, as the previous run's work is
             self.committed.clear()
             before = self.env.cr.sql_log_count
             # the context of a cron job (ir.cron: no language, no time zone)
             counts = self.account.with_env(self.env(context={"cron_id": 1}))._mcs_sync()
-            queries = self.env.cr.sql_log_count - before
+            return counts, self.env.cr.sql_log_count - before
+
+    def idle_run(self):
+        """(SQL queries, commits) of one idle run (see :meth:`cron_run`)."""
+        self.control("DELETE", "/stats")
+        counts, queries = self.cron_run()
         self.assertEqual((counts["received"], counts["sent"]), (0, 0), counts)
         self.assertEqual(self.requests_so_far(), 1, "an idle run is one delta request")
         return queries, self.committed
@@ -146,11 +150,7 @@ class TestIdleRunCost(SyncCase):
         self.Event.search([("name", "=", f"Odoo {index}")]).location = "Room 7"
         outlook_event = self.Event.search([("name", "=", f"Small {index}")])
         self.outlook_update(self.binding(outlook_event).graph_id, {"subject": f"Small {index} (moved)"})
-        with self.production_commits():
-            self.env.cr.commit()
-            before = self.env.cr.sql_log_count
-            counts = self.account.with_env(self.env(context={"cron_id": 1}))._mcs_sync()
-            queries = self.env.cr.sql_log_count - before
+        counts, queries = self.cron_run()
         self.assertEqual((counts["received"], counts["sent"]), (1, 1), counts)
         self.idle_run()
         return queries
