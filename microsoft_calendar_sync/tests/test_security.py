@@ -3,6 +3,9 @@
 only (not even the tokens' owner); users see and manage their own account;
 Outlook Calendar Sync managers see every account's health."""
 
+import time
+from collections import Counter
+
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
@@ -131,6 +134,9 @@ class TestSecurity(HttpCase):
         run = Run.create({"account_id": self.alice_account.id, "start": "2026-12-01 10:00:00",
                           "last_start": "2026-12-01 10:00:00", "trigger": "cron", "direction": "both",
                           "outcome": "failed", "error_text": "Graph said no to Alice"})
+        # the idle row, made in SQL by the account's first idle run (models/microsoft_calendar_sync_run.py)
+        idle = self.alice_account.sudo()._mcs_log_run("cron", time.time(), Counter())
+        self.assertEqual((idle.outcome, idle.user_id), ("idle", self.alice))
         conflict = self.env["microsoft.calendar.sync.conflict"].sudo().create({
             "account_id": self.alice_account.id, "event_name": "Alice's private review",
             "field_names": "description", "odoo_value": "Alice's notes", "outlook_value": "x", "winner": "odoo"})
@@ -141,7 +147,7 @@ class TestSecurity(HttpCase):
         self.env.ref("base.group_allow_export").sudo().user_ids = [(4, self.bob.id), (4, self.alice.id)]
         for login in ("portal_pat", "bob"):
             self.authenticate(login, login)
-            for model, record in (("microsoft.calendar.sync.run", run),
+            for model, record in (("microsoft.calendar.sync.run", run), ("microsoft.calendar.sync.run", idle),
                                   ("microsoft.calendar.sync.conflict", conflict)):
                 result, error = self.call_kw(model, "search_read", [[]], {"fields": ["display_name"]})
                 self.assertTrue(error or result == [], f"{login} lists no {model} of Alice's: {result}")
@@ -167,12 +173,15 @@ class TestSecurity(HttpCase):
                                          [{"user_id": self.alice.id, "delete_mode": "both"}])
             self.assertTrue(error, f"{login} resets Alice's account: {result}")
             self.make_jsonrpc_request("/microsoft_calendar_sync/start_afresh")  # acts on nobody's account
-        self.assertEqual((run.exists(), conflict.exists()), (run, conflict))
+        self.assertEqual((run.exists(), idle.exists(), conflict.exists()), (run, idle, conflict))
         self.assertTrue(self.alice_account.mailbox_change)
         # the owner reads her own log and conflicts, writes none of them
         self.authenticate("alice", "alice")
         result, error = self.call_kw("microsoft.calendar.sync.run", "read", [run.ids, ["error_text"]])
         self.assertEqual(result[0]["error_text"], "Graph said no to Alice", error)
+        result, error = self.call_kw("microsoft.calendar.sync.run", "search_read", [[("outcome", "=", "idle")]],
+                                     {"fields": ["run_count", "user_id"]})
+        self.assertEqual([(row["run_count"], row["user_id"][0]) for row in result], [(1, self.alice.id)], error)
         result, error = self.call_kw("microsoft.calendar.sync.conflict", "export_data",
                                      [conflict.ids, ["event_name"]])
         self.assertEqual(result["datas"], [["Alice's private review"]], error)
